@@ -1,0 +1,37 @@
+# The two commands a new user needs: `make serve` and `make test`. Both create or reuse .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MODEL_DIR ?= artifacts
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install artifacts serve test test-fast lint clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+install: $(STAMP)  ## create .venv with the pinned dependencies (constraints.txt)
+
+$(STAMP): setup.cfg constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+artifacts: $(STAMP)  ## build the bundled models into $(MODEL_DIR) (skips what is built)
+	$(BIN)/python -m inference.train --model-dir $(MODEL_DIR)
+
+serve: artifacts  ## run Gunicorn (4 workers, 127.0.0.1:8000) on the bundled models
+	MODEL_DIR=$(MODEL_DIR) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: artifacts  ## run the whole test suite (unit, API, end-to-end with real Gunicorn)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## unit and API tests only (no real Gunicorn)
+	$(BIN)/python -m pytest -m 'not e2e'
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+
+clean:  ## remove the venv, caches and built models
+	rm -rf $(VENV) .pytest_cache results
+	find $(MODEL_DIR) -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +

@@ -1,0 +1,27 @@
+"""Application factory: configuration, JSON provider, model registry, blueprints, error handlers."""
+
+from flask import Flask
+
+from inference import config as settings
+from inference.api import errors, health, models, registry, request_id, security
+from inference.api.jsonio import OrjsonProvider
+from inference.logs import configure_logging
+
+
+def create_app(config=None):
+    """Build the Flask app. ``config`` overrides the environment, which overrides the defaults."""
+    app = Flask(__name__)
+    app.config.update(settings.defaults())
+    app.config.update(settings.from_env())
+    app.config.update(config or {})
+    settings.check(app.config)
+    configure_logging(app.config["LOG_LEVEL"])
+    app.json = OrjsonProvider(app)
+
+    request_id.init_app(app)  # first, so that every later hook and error has an id
+    security.init_app(app)
+    errors.init_app(app)
+    registry.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(models.bp)
+    return app

@@ -1,0 +1,58 @@
+"""Model metadata and the native predict routes (SPEC 3, 3.1, 3.2)."""
+
+from flask import Blueprint, current_app
+
+from inference.api.body import read_json_object
+from inference.api.registry import get_registry
+from inference.api.schemas import TabularRequestSchema
+from inference.core import tabular
+from inference.core.predictors import metadata
+from inference.core.registry import LATEST
+
+bp = Blueprint("models", __name__)
+
+
+def _describe(predictor):
+    return metadata(predictor, get_registry().versions(predictor.name))
+
+
+def model_headers(predictor):
+    """Which model produced the answer, for the caller's audit trail."""
+    m = predictor.manifest
+    return {"X-Model-Name": m.name, "X-Model-Version": str(m.version), "X-Model-SHA256": m.sha256}
+
+
+@bp.get("/models")
+def list_models():
+    """Metadata of the latest version of every loaded model."""
+    return {"models": [_describe(p) for p in get_registry().all_latest()]}
+
+
+@bp.get("/models/<name>")
+@bp.get("/models/<name>/versions/<version>")
+def model_metadata(name, version=LATEST):
+    """Metadata of one model version (latest by default)."""
+    return _describe(get_registry().get(name, version))
+
+
+@bp.post("/predict")
+@bp.post("/models/<name>/predict")
+@bp.post("/models/<name>/versions/<version>/predict")
+def predict(name=None, version=LATEST):
+    """Validate the body, run one forward pass over all its rows, shape the answer."""
+    predictor = get_registry().get(name or current_app.config["DEFAULT_MODEL"], version)
+    request_ = TabularRequestSchema(max_rows=current_app.config["MAX_BATCH_ROWS"]).load(read_json_object())
+    matrix = tabular.to_matrix(request_.rows, predictor.manifest.features, request_.field)
+    output = predictor.predict(matrix)
+    if predictor.is_classifier:
+        rows = tabular.classification_rows(output, predictor.manifest.labels)
+    else:
+        rows = tabular.regression_rows(output)
+    body = {"model": predictor.name, "version": predictor.version}
+    if not request_.single:
+        body["predictions"] = rows
+    elif predictor.is_classifier:
+        body.update(rows[0])
+    else:
+        body["prediction"] = rows[0]
+    return body, 200, model_headers(predictor)

@@ -1,0 +1,24 @@
+"""``X-Request-ID`` on every response: the client's, when it is a sane token, else a new one."""
+
+import re
+import uuid
+
+from flask import g, request
+
+HEADER = "X-Request-ID"
+SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")  # nothing that could split a header or a log line
+
+
+def assign_request_id():
+    incoming = request.headers.get(HEADER, "")
+    g.request_id = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex
+
+
+def add_request_id(response):
+    response.headers[HEADER] = g.get("request_id") or uuid.uuid4().hex
+    return response
+
+
+def init_app(app):
+    app.before_request(assign_request_id)
+    app.after_request(add_request_id)

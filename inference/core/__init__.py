@@ -1,0 +1,1 @@
+"""The serving core: manifests, predictors, the model registry. Never imports Flask."""

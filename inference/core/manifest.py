@@ -1,0 +1,190 @@
+"""The model manifest (``model.json``): reading, checking, hashing (SPEC 2)."""
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from inference.core.errors import IntegrityError, ManifestError
+
+MANIFEST_NAME = "model.json"
+FRAMEWORKS = ("pytorch", "torchscript", "onnx", "sklearn")
+TASKS = ("classification", "regression")
+# A weights file is a bare name inside its version folder: no separators, no "..".
+WEIGHTS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+HASH_CHUNK = 1 << 20
+
+
+def sha256_file(path):
+    """Return the hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _InputsSchema(Schema):
+    features = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    dtype = fields.String(load_default="float32")
+    shape = fields.List(fields.Integer(), load_default=None)
+
+
+class _OutputsSchema(Schema):
+    labels = fields.List(fields.String())
+    names = fields.List(fields.String())
+
+
+class _ArchitectureSchema(Schema):
+    name = fields.String(required=True)
+    kwargs = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class _StandardizeSchema(Schema):
+    mean = fields.List(fields.Float(allow_nan=False), required=True)
+    scale = fields.List(fields.Float(allow_nan=False), required=True)
+
+
+class _PreprocessingSchema(Schema):
+    standardize = fields.Nested(_StandardizeSchema, load_default=None)
+
+
+class ManifestSchema(Schema):
+    """Checks a manifest's structure; unknown keys are kept out of the dataclass."""
+
+    class Meta:
+        unknown = "exclude"
+
+    name = fields.String(required=True, validate=validate.Regexp(MODEL_NAME))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    framework = fields.String(required=True, validate=validate.OneOf(FRAMEWORKS))
+    task = fields.String(required=True, validate=validate.OneOf(TASKS))
+    file = fields.String(required=True, validate=validate.Regexp(WEIGHTS_NAME))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    architecture = fields.Nested(_ArchitectureSchema, load_default=None)
+    inputs = fields.Nested(_InputsSchema, required=True)
+    outputs = fields.Nested(_OutputsSchema, required=True)
+    preprocessing = fields.Nested(_PreprocessingSchema, load_default=None)
+    created = fields.String(load_default=None)
+    data = fields.Dict(load_default=dict)
+    metrics = fields.Dict(load_default=dict)
+    source = fields.Dict(load_default=None)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        if data["framework"] == "pytorch" and not data.get("architecture"):
+            raise ValidationError("pytorch models need an architecture", "architecture")
+        outputs = data["outputs"]
+        if data["task"] == "classification" and not outputs.get("labels"):
+            raise ValidationError("classifiers need outputs.labels", "outputs")
+        if data["task"] == "regression" and not outputs.get("names"):
+            raise ValidationError("regressors need outputs.names", "outputs")
+        standardize = (data.get("preprocessing") or {}).get("standardize")
+        n_features = len(data["inputs"]["features"])
+        if standardize and not (len(standardize["mean"]) == len(standardize["scale"]) == n_features):
+            raise ValidationError("standardize needs one mean and scale per feature", "preprocessing")
+
+    @post_load
+    def _make(self, data, **kwargs):
+        return Manifest(**data)
+
+
+@dataclass
+class Manifest:
+    """One model version as described by its ``model.json``."""
+
+    name: str
+    version: int
+    framework: str
+    task: str
+    file: str
+    sha256: str
+    inputs: dict
+    outputs: dict
+    architecture: dict = None
+    preprocessing: dict = None
+    created: str = None
+    data: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    source: dict = None
+    directory: Path = None
+
+    @property
+    def features(self):
+        """Feature names in the order the model expects them."""
+        return self.inputs["features"]
+
+    @property
+    def labels(self):
+        """Class labels (classifiers) or None."""
+        return self.outputs.get("labels")
+
+    @property
+    def weights_path(self):
+        """Absolute path of the weights file."""
+        return self.directory / self.file
+
+    def verify(self):
+        """Raise IntegrityError unless the weights file hashes to the recorded SHA-256."""
+        path = self.weights_path
+        if not path.is_file():
+            raise ManifestError(f"weights file {path} is missing")
+        actual = sha256_file(path)
+        if actual != self.sha256:
+            raise IntegrityError(
+                f"sha256 mismatch for {path}: manifest says {self.sha256}, file is {actual}; "
+                "refusing to deserialise it"
+            )
+
+
+def read_manifest(version_dir):
+    """Read and check ``<version_dir>/model.json``; raise ManifestError when unusable."""
+    version_dir = Path(version_dir)
+    path = version_dir / MANIFEST_NAME
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"{path} is missing") from None
+    except (OSError, ValueError) as exc:
+        raise ManifestError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path} must hold a JSON object")
+    try:
+        manifest = ManifestSchema().load(raw)
+    except ValidationError as exc:
+        raise ManifestError(f"{path} is invalid: {exc.messages}") from None
+    if version_dir.name != str(manifest.version):
+        raise ManifestError(f"{path} says version {manifest.version} but lies in {version_dir.name}/")
+    if version_dir.parent.name != manifest.name:
+        raise ManifestError(f"{path} says name {manifest.name} but lies in {version_dir.parent.name}/")
+    manifest.directory = version_dir.resolve()
+    return manifest
+
+
+def write_manifest(version_dir, manifest_dict):
+    """Write ``model.json`` atomically (temp file, then rename)."""
+    path = Path(version_dir) / MANIFEST_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest_dict, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def version_dirs(model_dir, name):
+    """Return ``{version: path}`` for the integer-named folders under ``model_dir/name``."""
+    root = Path(model_dir) / name
+    if not root.is_dir():
+        return {}
+    return {int(p.name): p for p in root.iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) > 0}
+
+
+def model_names(model_dir):
+    """Return the model folder names under ``model_dir``, sorted."""
+    root = Path(model_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and MODEL_NAME.match(p.name))

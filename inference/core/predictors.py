@@ -1,0 +1,145 @@
+"""Model runtimes: ``load()`` once, then ``predict(matrix)`` many times, thread-safely.
+
+preprocess (standardise) -> forward (under the model's lock) -> probabilities or outputs.
+Parsing and serialising stay outside the lock; only the model call is serialised.
+"""
+
+import logging
+import threading
+
+import numpy as np
+
+from inference.core.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+
+class Predictor:
+    """Base runtime for one model version described by a manifest."""
+
+    framework = None
+
+    def __init__(self, manifest: Manifest):
+        self.manifest = manifest
+        self.model = None
+        self._lock = threading.Lock()
+        standardize = (manifest.preprocessing or {}).get("standardize")
+        self._mean = np.asarray(standardize["mean"]) if standardize else None
+        self._scale = np.asarray(standardize["scale"]) if standardize else None
+
+    @property
+    def name(self):
+        return self.manifest.name
+
+    @property
+    def version(self):
+        return self.manifest.version
+
+    @property
+    def is_classifier(self):
+        return self.manifest.task == "classification"
+
+    def load(self):
+        """Verify the weights file's SHA-256, then deserialise it. Never the other way round."""
+        self.manifest.verify()
+        self.model = self._load(self.manifest.weights_path)
+        return self
+
+    def preprocess(self, matrix):
+        """Apply the manifest's preprocessing to a float64 matrix of raw feature values."""
+        if self._mean is not None:
+            matrix = (matrix - self._mean) / self._scale
+        return matrix
+
+    def predict(self, matrix):
+        """Return class probabilities (classifiers) or outputs (regressors), one row per input row."""
+        x = self.preprocess(matrix)
+        with self._lock:
+            return self._forward(x)
+
+    def _load(self, path):
+        raise NotImplementedError
+
+    def _forward(self, x):
+        raise NotImplementedError
+
+
+class TorchPredictor(Predictor):
+    """A ``state_dict`` loaded into an architecture registered in code."""
+
+    framework = "pytorch"
+
+    def _load(self, path):
+        import torch
+
+        from inference.core import architectures
+
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        arch = self.manifest.architecture
+        model = architectures.build(arch["name"], arch.get("kwargs") or {})
+        model.load_state_dict(state, strict=True)
+        model.eval()
+        return model
+
+    def _forward(self, x):
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+            if self.is_classifier:
+                # Softmax in float64 so that probabilities sum to 1 within 1e-6.
+                out = torch.softmax(out.double(), dim=1)
+        # Regression outputs stay float32, the precision the model computed in; JSON then
+        # carries their shortest float32 form (0.6, not 0.6000000238418579).
+        return out.numpy()
+
+
+class SklearnPredictor(Predictor):
+    """A scikit-learn estimator saved with joblib (loaded only after the hash check)."""
+
+    framework = "sklearn"
+
+    def _load(self, path):
+        import joblib
+
+        model = joblib.load(path)
+        if self.is_classifier and not hasattr(model, "predict_proba"):
+            raise TypeError(f"{path}: a classifier must implement predict_proba")
+        return model
+
+    def _forward(self, x):
+        if self.is_classifier:
+            return np.asarray(self.model.predict_proba(x), dtype=np.float64)
+        out = np.asarray(self.model.predict(x), dtype=np.float64)
+        return out.reshape(len(x), -1)
+
+
+PREDICTORS = {cls.framework: cls for cls in (TorchPredictor, SklearnPredictor)}
+
+
+def predictor_for(manifest):
+    """Return an (unloaded) predictor for the manifest's framework."""
+    try:
+        cls = PREDICTORS[manifest.framework]
+    except KeyError:
+        raise LookupError(f"framework {manifest.framework!r} is not supported by this server") from None
+    return cls(manifest)
+
+
+def metadata(predictor, versions):
+    """The public description of a loaded model version (SPEC 3: metadata)."""
+    m = predictor.manifest
+    return {
+        "name": m.name,
+        "version": m.version,
+        "versions": versions,
+        "framework": m.framework,
+        "task": m.task,
+        "inputs": {"features": m.features, "shape": m.inputs.get("shape") or [-1, len(m.features)],
+                   "dtype": m.inputs.get("dtype")},
+        "outputs": m.outputs,
+        "sha256": m.sha256,
+        "created": m.created,
+        "data": m.data,
+        "metrics": m.metrics,
+    }

@@ -1,0 +1,281 @@
+"""Build the bundled models into the model repository, reproducibly (``python -m inference.train``).
+
+Every model is trained from data that scikit-learn ships, with fixed seeds and one thread, so
+the same library versions give byte-identical weights. Each version folder is written under a
+temporary name and renamed into place, so a crash never leaves a half-built version behind.
+Each manifest records the held-out metrics measured here (and, for classifiers, the
+majority-class baseline beside them).
+"""
+
+import argparse
+import contextlib
+import logging
+import os
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from inference.core.manifest import sha256_file, version_dirs, write_manifest
+
+log = logging.getLogger("inference.train")
+SEED = 42
+TEST_SIZE = 0.2
+IRIS_LABELS = ["setosa", "versicolor", "virginica"]
+RISK_LABELS = ["low", "medium", "high"]
+DIABETES_FEATURES = {"age": 0, "bmi": 2, "bp": 3, "glucose": 9}  # glucose is the s6 column
+
+
+def _now():
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _split(x, y):
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(x, y, test_size=TEST_SIZE, random_state=SEED)
+
+
+def classification_metrics(y_true, y_pred, y_train):
+    """Accuracy and macro F1 on the held-out set, and the majority-class baseline's accuracy."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    majority = np.bincount(y_train).argmax()
+    return {
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 6),
+        "macro_f1": round(float(f1_score(y_true, y_pred, average="macro")), 6),
+        "majority_baseline_accuracy": round(float(np.mean(y_true == majority)), 6),
+        "n_test": int(len(y_true)),
+    }
+
+
+@contextlib.contextmanager
+def _deterministic_torch():
+    """One thread and deterministic kernels while training; restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(SEED)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(False)
+        torch.set_num_threads(threads)
+
+
+def train_classifier_net(model, x_train, y_train, epochs, lr, desc, progress):
+    """Full-batch Adam on standardised inputs; returns the trained model in eval mode."""
+    import torch
+    from tqdm import tqdm
+
+    xt = torch.tensor(x_train, dtype=torch.float32)
+    yt = torch.tensor(y_train, dtype=torch.long)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    model.train()
+    for _ in tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress, leave=False):
+        optimiser.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        optimiser.step()
+    model.eval()
+    return model
+
+
+def _net_predict(model, x):
+    import torch
+
+    with torch.inference_mode():
+        return model(torch.tensor(x, dtype=torch.float32)).argmax(dim=1).numpy()
+
+
+def _standardize(x_train):
+    mean = x_train.mean(axis=0)
+    scale = x_train.std(axis=0)
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
+def _torch_classifier(name, arch, kwargs, features, labels, x, y, data, epochs, lr, progress):
+    import torch
+
+    from inference.core import architectures
+
+    x_train, x_test, y_train, y_test = _split(x, y)
+    mean, scale = _standardize(x_train)
+    with _deterministic_torch():
+        model = architectures.build(arch, kwargs)
+        train_classifier_net(model, (x_train - mean) / scale, y_train, epochs, lr, name, progress)
+    y_pred = _net_predict(model, (x_test - mean) / scale)
+
+    def save(path):
+        torch.save(model.state_dict(), path)
+
+    manifest = {
+        "framework": "pytorch",
+        "task": "classification",
+        "file": "model.pt",
+        "architecture": {"name": arch, "kwargs": kwargs},
+        "inputs": {"features": features, "dtype": "float32", "shape": [-1, len(features)]},
+        "outputs": {"labels": labels},
+        "preprocessing": {"standardize": {"mean": mean.tolist(), "scale": scale.tolist()}},
+        "data": {**data, "n_train": len(x_train), "n_test": len(x_test), "test_size": TEST_SIZE, "split_seed": SEED},
+        "training": {"optimizer": "Adam", "lr": lr, "epochs": epochs, "seed": SEED},
+        "metrics": classification_metrics(y_test, y_pred, y_train),
+    }
+    return manifest, save
+
+
+def build_iris_rf(progress):
+    """RandomForest(n_estimators=100, random_state=42) on iris, saved with joblib."""
+    import joblib
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+
+    iris = load_iris()
+    x_train, x_test, y_train, y_test = _split(iris.data, iris.target)
+    model = RandomForestClassifier(n_estimators=100, random_state=SEED, n_jobs=1).fit(x_train, y_train)
+    features = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    manifest = {
+        "framework": "sklearn",
+        "task": "classification",
+        "file": "model.joblib",
+        "inputs": {"features": features, "dtype": "float64", "shape": [-1, 4]},
+        "outputs": {"labels": IRIS_LABELS},
+        "data": {"source": "sklearn.datasets.load_iris", "n_train": len(x_train), "n_test": len(x_test),
+                 "test_size": TEST_SIZE, "split_seed": SEED},
+        "training": {"estimator": "RandomForestClassifier", "n_estimators": 100, "random_state": SEED},
+        "metrics": classification_metrics(y_test, model.predict(x_test), y_train),
+    }
+    return manifest, lambda path: joblib.dump(model, path)
+
+
+def build_iris_mlp(progress):
+    """SimpleNN Linear(4,16)-ReLU-Linear(16,3) on standardised iris."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    features = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    return _torch_classifier(
+        "iris-mlp", "SimpleNN", {"input_size": 4, "hidden_size": 16, "num_classes": 3},
+        features, IRIS_LABELS, iris.data, iris.target,
+        {"source": "sklearn.datasets.load_iris"}, epochs=300, lr=0.02, progress=progress,
+    )
+
+
+def diabetes_risk_data():
+    """Features age, bmi, bp, glucose (s6) of ``load_diabetes(scaled=False)``, and the
+    progression target cut at its tertiles into low / medium / high."""
+    from sklearn.datasets import load_diabetes
+
+    raw = load_diabetes(scaled=False)
+    x = raw.data[:, list(DIABETES_FEATURES.values())]
+    cuts = np.quantile(raw.target, [1 / 3, 2 / 3])
+    y = np.digitize(raw.target, cuts)
+    return x, y, cuts
+
+
+def build_diabetes_risk(progress):
+    """SimpleNet Linear(4,16)-ReLU-Linear(16,8)-ReLU-Linear(8,3) on four diabetes features."""
+    x, y, cuts = diabetes_risk_data()
+    return _torch_classifier(
+        "diabetes-risk", "SimpleNet", {"input_size": 4, "hidden1": 16, "hidden2": 8, "num_classes": 3},
+        list(DIABETES_FEATURES), RISK_LABELS, x, y,
+        {"source": "sklearn.datasets.load_diabetes(scaled=False)", "target": "disease progression",
+         "tertile_cuts": [round(float(c), 6) for c in cuts]},
+        epochs=400, lr=0.01, progress=progress,
+    )
+
+
+def build_linear(progress):
+    """SimpleModel Linear(3,1) with every weight 0.1 and bias 0.0 (no training data)."""
+    import torch
+
+    from inference.core import architectures
+
+    model = architectures.fill_constant(architectures.build("SimpleModel", {"input_size": 3, "output_size": 1}),
+                                        weight=0.1, bias=0.0)
+    manifest = {
+        "framework": "pytorch",
+        "task": "regression",
+        "file": "model.pt",
+        "architecture": {"name": "SimpleModel", "kwargs": {"input_size": 3, "output_size": 1}},
+        "inputs": {"features": ["x1", "x2", "x3"], "dtype": "float32", "shape": [-1, 3]},
+        "outputs": {"names": ["y"]},
+        "data": {"source": "none: fixed weights (0.1) and bias (0.0)"},
+        "metrics": {},
+    }
+    return manifest, lambda path: torch.save(model.state_dict(), path)
+
+
+BUILDERS = {
+    "iris-rf": build_iris_rf,
+    "iris-mlp": build_iris_mlp,
+    "diabetes-risk": build_diabetes_risk,
+    "linear": build_linear,
+}
+
+
+def build_model(model_dir, name, version=None, progress=True):
+    """Train ``name`` and write it as ``version`` (default: the next free one); return the folder."""
+    manifest, save = BUILDERS[name](progress)
+    existing = version_dirs(model_dir, name)
+    version = version or (max(existing) + 1 if existing else 1)
+    root = Path(model_dir) / name
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{version}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    weights = tmp / manifest["file"]
+    save(weights)
+    manifest = {"name": name, "version": version, **manifest,
+                "sha256": sha256_file(weights), "created": _now()}
+    write_manifest(tmp, manifest)
+    final = root / str(version)
+    if final.exists():
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    return final
+
+
+def build_all(model_dir, names=None, force=False, new_version=False, progress=True):
+    """Build each named model that has no version yet (or rebuild / add one); return what was built."""
+    built = []
+    for name in names or BUILDERS:
+        existing = version_dirs(model_dir, name)
+        if existing and not (force or new_version):
+            log.info("%s: already built (versions %s), skipping", name, sorted(existing))
+            continue
+        version = 1 if force else None
+        path = build_model(model_dir, name, version=version, progress=progress)
+        log.info("%s: built %s", name, path)
+        built.append(path)
+    return built
+
+
+def main(argv=None):
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m inference.train", description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", choices=[[], *BUILDERS], metavar="MODEL",
+                        help=f"models to build (default: all of {', '.join(BUILDERS)})")
+    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "artifacts"),
+                        help="model repository (default: $MODEL_DIR or ./artifacts)")
+    parser.add_argument("--force", action="store_true", help="rebuild version 1 even if it exists")
+    parser.add_argument("--new-version", action="store_true", help="build the next version number")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for name in args.models or BUILDERS:
+        if name not in BUILDERS:
+            parser.error(f"unknown model {name!r}")
+    build_all(args.model_dir, args.models or None, force=args.force, new_version=args.new_version,
+              progress=not args.quiet and sys.stderr.isatty())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

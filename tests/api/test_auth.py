@@ -1,0 +1,40 @@
+import pytest
+
+from app import create_app
+
+KEY = "s3cret-key"
+
+
+@pytest.fixture(scope="module")
+def secured(model_dir):
+    return create_app({"MODEL_DIR": str(model_dir), "MODELS": ["iris-rf"], "API_KEY": KEY,
+                       "LOG_LEVEL": "WARNING"}).test_client()
+
+
+def test_probes_need_no_key(secured):
+    assert secured.get("/health").status_code == 200
+    assert secured.get("/ready").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "wrong"},
+                                     {"Authorization": f"Basic {KEY}"}, {"Authorization": "Bearer "},
+                                     {"X-API-Key": KEY[:-1]}])
+def test_missing_or_wrong_key_is_401(secured, headers):
+    for r in (secured.get("/models", headers=headers),
+              secured.post("/predict", json={"features": [5.1, 3.5, 1.4, 0.2]}, headers=headers),
+              secured.get("/no/such/route", headers=headers)):
+        assert r.status_code == 401
+        assert r.get_json()["code"] == "unauthorized"
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": f"Bearer {KEY}"}, {"authorization": f"bearer {KEY}"},
+                                     {"X-API-Key": KEY}])
+def test_right_key_is_accepted(secured, headers):
+    assert secured.get("/models", headers=headers).status_code == 200
+    r = secured.post("/predict", json={"features": [5.1, 3.5, 1.4, 0.2]}, headers=headers)
+    assert r.status_code == 200 and r.get_json()["prediction"] == "setosa"
+
+
+def test_no_key_configured_means_open(client):
+    assert client.get("/models").status_code == 200

@@ -1,0 +1,75 @@
+import pytest
+
+IRIS_SETOSA = [5.1, 3.5, 1.4, 0.2]
+
+
+def test_default_model_answers_setosa(client):
+    r = client.post("/predict", json={"features": IRIS_SETOSA})
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["model"] == "iris-rf" and body["version"] == 1
+    assert body["prediction"] == "setosa" and body["class_id"] == 0
+    assert set(body) == {"model", "version", "prediction", "class_id", "confidence", "probabilities"}
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert body["confidence"] == max(body["probabilities"].values())
+
+
+def test_prediction_headers_identify_the_model(client, model_dir):
+    from inference.core.manifest import sha256_file
+
+    r = client.post("/models/iris-mlp/predict", json={"features": IRIS_SETOSA})
+    assert r.headers["X-Model-Name"] == "iris-mlp"
+    assert r.headers["X-Model-Version"] == "1"
+    assert r.headers["X-Model-SHA256"] == sha256_file(model_dir / "iris-mlp" / "1" / "model.pt")
+
+
+def test_linear_batch(client):
+    r = client.post("/models/linear/predict", json={"inputs": [[1.0, 2.0, 3.0], [0.5, 0.2, 0.1]]})
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body == {"model": "linear", "version": 1, "predictions": [[0.6], [0.08]]}
+
+
+def test_linear_single(client):
+    body = client.post("/models/linear/predict", json={"features": [1.0, 2.0, 3.0]}).get_json()
+    assert body == {"model": "linear", "version": 1, "prediction": [0.6]}
+
+
+@pytest.mark.parametrize("path", ["/models/diabetes-risk/predict", "/models/diabetes-risk/versions/1/predict",
+                                  "/models/diabetes-risk/versions/latest/predict"])
+def test_diabetes_risk_by_feature_names(client, path):
+    r = client.post(path, json={"features": {"glucose": 99, "age": 48, "bp": 94, "bmi": 26.5}})
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["prediction"] in {"low", "medium", "high"}
+    assert list(body["probabilities"]) == ["low", "medium", "high"]
+
+
+def test_classifier_batch_of_named_rows(client):
+    rows = [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+            {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}]
+    body = client.post("/models/iris-mlp/predict", json={"inputs": rows}).get_json()
+    assert [p["prediction"] for p in body["predictions"]] == ["setosa", "virginica"]
+    for p in body["predictions"]:
+        assert set(p) == {"prediction", "class_id", "confidence", "probabilities"}
+
+
+def test_named_and_positional_rows_agree(client):
+    named = {"sepal_length": 6.0, "sepal_width": 2.9, "petal_length": 4.5, "petal_width": 1.5}
+    a = client.post("/models/iris-mlp/predict", json={"features": named}).get_json()
+    b = client.post("/models/iris-mlp/predict", json={"features": list(named.values())}).get_json()
+    assert a == b
+
+
+def test_body_without_content_type_is_read_as_json(client):
+    r = client.post("/models/linear/predict", data=b'{"features": [1, 2, 3]}')
+    assert r.status_code == 200
+    assert r.get_json()["prediction"] == [0.6]
+
+
+def test_every_bundled_model_serves(client):
+    for model in client.get("/models").get_json()["models"]:
+        n = len(model["inputs"]["features"])
+        r = client.post(f"/models/{model['name']}/predict", json={"inputs": [[1.0] * n] * 3})
+        assert r.status_code == 200, r.get_json()
+        assert len(r.get_json()["predictions"]) == 3

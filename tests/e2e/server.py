@@ -1,0 +1,91 @@
+"""Start a real Gunicorn (``gunicorn.conf.py`` + ``wsgi:app``) on a free loopback port, for tests."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class GunicornServer:
+    """A Gunicorn master and its workers, started from the repository root, stopped on exit."""
+
+    def __init__(self, model_dir, workers=2, threads=2, env=None, log_path=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.env = {
+            **os.environ,
+            "MODEL_DIR": str(model_dir),
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "LOG_LEVEL": "INFO",
+            **(env or {}),
+        }
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self, timeout=60):
+        """Start the master and wait until every worker answers /ready."""
+        self._log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=60):
+        """Poll /ready until it answers 200 and all workers are up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; log: {self.log_path}")
+            try:
+                if requests.get(self.url + "/ready", timeout=2).status_code == 200 and \
+                        len(self.worker_pids()) == self.workers:
+                    return
+            except requests.RequestException:  # not listening yet, or no worker free yet
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"gunicorn not ready after {timeout}s; log: {self.log_path}")
+
+    def worker_pids(self):
+        """PIDs of the master's live worker processes."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return [int(p) for p in children.read_text().split()]
+        except OSError:
+            return []
+
+    def stop(self, timeout=30):
+        """SIGTERM the master and wait for it; SIGKILL if it hangs."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log_path and self._log:
+            self._log.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
