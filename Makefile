@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= artifacts
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install artifacts serve test test-fast lint clean help
+.PHONY: install artifacts serve test test-fast lint clean help loadtest memory
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -28,6 +28,17 @@ test: artifacts  ## run the whole test suite (unit, API, end-to-end with real Gu
 
 test-fast: $(STAMP)  ## unit and API tests only (no real Gunicorn)
 	$(BIN)/python -m pytest -m 'not e2e'
+
+PORT ?= 8000
+LOADTEST_OUT ?= results/loadtest-$(shell date +%Y%m%d-%H%M%S)
+loadtest: artifacts  ## sweep POST /predict (starts the server if none answers on :$(PORT)); JSON, CSV, PNG in results/
+	$(BIN)/python -m loadtest http://127.0.0.1:$(PORT)/predict --body '{"features": [5.1, 3.5, 1.4, 0.2]}' \
+		-c 1,2,4,8,16,32 -t 5 --warmup 1 --serve \
+		--json $(LOADTEST_OUT).json --csv $(LOADTEST_OUT).csv --plot $(LOADTEST_OUT).png
+	@echo "results: $(LOADTEST_OUT).{json,csv,png}"
+
+memory: artifacts  ## PSS of the master and 4 workers serving every bundled model
+	$(BIN)/python -m bench.memory --workers 4 --model-dir $(MODEL_DIR)
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@
 from flask import Flask
 
 from inference import config as settings
-from inference.api import errors, health, models, registry, request_id, security
+from inference.api import errors, health, models, monitoring, registry, request_id, security
 from inference.api.jsonio import OrjsonProvider
 from inference.logs import configure_logging
 
@@ -19,6 +19,7 @@ def create_app(config=None):
     app.json = OrjsonProvider(app)
 
     request_id.init_app(app)  # first, so that every later hook and error has an id
+    monitoring.init_app(app)  # then timing, so that refused requests are logged and counted too
     security.init_app(app)
     errors.init_app(app)
     registry.init_app(app)

@@ -3,6 +3,10 @@
 loopback. The README's configuration table lists them all."""
 
 import os
+import shutil
+import tempfile
+
+from inference.logs import dict_config
 
 
 def _int(name, default):
@@ -45,9 +49,36 @@ if _control_socket:
 control_socket_disable = not _control_socket
 
 # --- Logging --------------------------------------------------------------------------------
+# JSON lines for Gunicorn's own messages too; the app writes the request log (inference.access).
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-accesslog = None  # the app writes its own request log
-errorlog = "-"
+logconfig_dict = dict_config(loglevel)
+
+# --- Metrics --------------------------------------------------------------------------------
+# prometheus_client multiprocess mode: every worker writes its samples under this folder and
+# /metrics sums them. It must be in the environment before a worker imports prometheus_client,
+# so it is set here, in the master, when the config is read. A reload (HUP) re-reads this
+# file: keep the folder of this start. One folder per start, wiped in on_starting.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inference-metrics-")
+    os.environ["INFERENCE_OWNS_METRICS_DIR"] = "1"
+
+# --- Preloading -----------------------------------------------------------------------------
+# preload_app stays off: models load in each worker after the fork (PyTorch state created
+# before a fork can hang workers, gunicorn issue 2478), and a HUP reload then picks up new
+# model versions. The libraries, though, are imported here in the master when
+# GUNICORN_PRELOAD_LIBRARIES is on, so their code and data pages are shared by every worker
+# (copy-on-write) instead of each worker holding its own copy; importing torch starts no
+# threads, and each worker sets its thread pools in post_fork.
+if os.environ.get("GUNICORN_PRELOAD_LIBRARIES", "1") == "1":
+    import gc
+
+    import joblib  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+    import torch  # noqa: F401
+
+    import app  # noqa: F401  (the code only: create_app runs in each worker)
+
+    gc.freeze()  # keep the collector from touching, and so copying, the shared objects
 
 # --- Hooks ----------------------------------------------------------------------------------
 
@@ -59,6 +90,27 @@ def torch_threads(workers_count, cores=None):
         return int(explicit)
     cores = cores or os.cpu_count() or 1
     return max(1, cores // max(1, workers_count))
+
+
+def on_starting(server):
+    """Start with an empty metrics folder: stale files from an earlier run would be summed in."""
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(path, exist_ok=True)
+    for entry in os.listdir(path):
+        os.remove(os.path.join(path, entry))
+
+
+def on_exit(server):
+    """Remove the metrics folder this master created."""
+    if os.environ.get("INFERENCE_OWNS_METRICS_DIR") == "1":
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (in-flight, model info) from the aggregate."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def post_fork(server, worker):

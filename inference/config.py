@@ -14,8 +14,19 @@ SETTINGS = {
     "MAX_CONTENT_LENGTH": (8 * MiB, int, "largest request body in bytes (413 above)"),
     "MAX_BATCH_ROWS": (10_000, int, "most rows in one request (413 above)"),
     "LOG_LEVEL": ("INFO", lambda v: v.upper(), "log level: DEBUG, INFO, WARNING, ERROR"),
+    "LOAD_IN_BACKGROUND": (True, lambda v: _bool(v), "load models in a background thread; /ready is 503 until done"),
+    "MODEL_LOAD_WAIT": (30.0, float, "seconds a request waits for models still loading before a 503"),
     "TORCH_THREADS": (None, int, "torch intra-op threads per worker (default: cores / workers)"),
 }
+
+
+def _bool(value):
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
 
 
 class ConfigError(ValueError):

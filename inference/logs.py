@@ -1,17 +1,44 @@
-"""Logging set-up for the server process."""
+"""JSON logs, one object per line, for the app and for Gunicorn itself.
+
+Request bodies are never logged: they may hold patient data.
+"""
 
 import logging
+import logging.config
 
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JSON_FORMATTER = {
+    "()": "pythonjsonlogger.orjson.OrjsonFormatter",
+    "fmt": "%(levelname)s %(name)s %(message)s",
+    "rename_fields": {"levelname": "level", "name": "logger"},
+    "timestamp": "time",
+}
+
+
+def dict_config(level="INFO"):
+    """A ``logging.config.dictConfig`` mapping: the inference and Gunicorn loggers as JSON on stderr."""
+    level = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": JSON_FORMATTER},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+        "loggers": {
+            "inference": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "gunicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
+            # The app writes its own request log (inference.access), with model and rows.
+            "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        },
+    }
 
 
 def configure_logging(level):
-    """Send the ``inference`` loggers to stderr at ``level`` (idempotent)."""
+    """Install the JSON handler on the ``inference`` loggers unless Gunicorn's config already did."""
     logger = logging.getLogger("inference")
-    logger.setLevel(level)
-    if not any(getattr(h, "_inference", False) for h in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(FORMAT))
-        handler._inference = True
-        logger.addHandler(handler)
-        logger.propagate = False
+    if logger.handlers:
+        logger.setLevel(level.upper())
+        return
+    config = dict_config(level)
+    config["loggers"] = {"inference": config["loggers"]["inference"]}
+    del config["root"]  # outside Gunicorn, leave the host program's root logger alone
+    logging.config.dictConfig(config)

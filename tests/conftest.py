@@ -25,8 +25,19 @@ def model_copy(model_dir, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def app(model_dir):
-    return create_app({"MODEL_DIR": str(model_dir), "LOG_LEVEL": "WARNING", "MAX_BATCH_ROWS": 100})
+def make_app(model_dir):
+    """``make_app(**config)``: an app on the session models, loaded in the foreground."""
+
+    def make(**config):
+        return create_app({"MODEL_DIR": str(model_dir), "LOG_LEVEL": "WARNING", "LOAD_IN_BACKGROUND": False,
+                           **config})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def app(make_app):
+    return make_app(MAX_BATCH_ROWS=100)
 
 
 @pytest.fixture

@@ -25,5 +25,6 @@ def test_environment_reaches_the_app(model_dir, monkeypatch):
     monkeypatch.setenv("MODEL_DIR", str(model_dir))
     monkeypatch.setenv("MODELS", "linear")
     monkeypatch.setenv("DEFAULT_MODEL", "linear")
+    monkeypatch.setenv("LOAD_IN_BACKGROUND", "false")
     client = create_app().test_client()
     assert client.post("/predict", json={"features": [1, 2, 3]}).get_json()["prediction"] == [0.6]

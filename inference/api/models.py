@@ -1,6 +1,6 @@
 """Model metadata and the native predict routes (SPEC 3, 3.1, 3.2)."""
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, g
 
 from inference.api.body import read_json_object
 from inference.api.registry import get_registry
@@ -43,6 +43,7 @@ def predict(name=None, version=LATEST):
     predictor = get_registry().get(name or current_app.config["DEFAULT_MODEL"], version)
     request_ = TabularRequestSchema(max_rows=current_app.config["MAX_BATCH_ROWS"]).load(read_json_object())
     matrix = tabular.to_matrix(request_.rows, predictor.manifest.features, request_.field)
+    g.rows = len(matrix)
     output = predictor.predict(matrix)
     if predictor.is_classifier:
         rows = tabular.classification_rows(output, predictor.manifest.labels)

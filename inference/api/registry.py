@@ -2,6 +2,7 @@
 
 from flask import current_app
 
+from inference import metrics
 from inference.core.registry import ModelRegistry
 
 
@@ -11,7 +12,17 @@ def get_registry() -> ModelRegistry:
 
 
 def init_app(app):
-    """Create the registry and load the configured models (once per worker process)."""
-    registry = ModelRegistry(app.config["MODEL_DIR"], app.config["MODELS"])
+    """Create the registry and load the configured models, once per worker process.
+
+    With LOAD_IN_BACKGROUND the worker answers /health at once and /ready says 503 until the
+    models are in (a large model then never trips Gunicorn's worker timeout while loading);
+    predictions meanwhile wait up to MODEL_LOAD_WAIT seconds for their model.
+    """
+    registry = ModelRegistry(app.config["MODEL_DIR"], app.config["MODELS"],
+                             on_load=metrics.mark_loaded, observer=metrics.observe_inference,
+                             load_wait=app.config["MODEL_LOAD_WAIT"])
     app.extensions["registry"] = registry
-    registry.load_all()
+    if app.config["LOAD_IN_BACKGROUND"]:
+        registry.load_in_background()
+    else:
+        registry.load_all()

@@ -6,6 +6,7 @@ Parsing and serialising stay outside the lock; only the model call is serialised
 
 import logging
 import threading
+import time
 
 import numpy as np
 
@@ -19,8 +20,9 @@ class Predictor:
 
     framework = None
 
-    def __init__(self, manifest: Manifest):
+    def __init__(self, manifest: Manifest, observer=None):
         self.manifest = manifest
+        self.observer = observer  # called as observer(predictor, seconds, rows) after each forward pass
         self.model = None
         self._lock = threading.Lock()
         standardize = (manifest.preprocessing or {}).get("standardize")
@@ -55,7 +57,12 @@ class Predictor:
         """Return class probabilities (classifiers) or outputs (regressors), one row per input row."""
         x = self.preprocess(matrix)
         with self._lock:
-            return self._forward(x)
+            started = time.perf_counter()
+            out = self._forward(x)
+            seconds = time.perf_counter() - started
+        if self.observer is not None:
+            self.observer(self, seconds, len(x))
+        return out
 
     def _load(self, path):
         raise NotImplementedError
@@ -117,13 +124,13 @@ class SklearnPredictor(Predictor):
 PREDICTORS = {cls.framework: cls for cls in (TorchPredictor, SklearnPredictor)}
 
 
-def predictor_for(manifest):
+def predictor_for(manifest, observer=None):
     """Return an (unloaded) predictor for the manifest's framework."""
     try:
         cls = PREDICTORS[manifest.framework]
     except KeyError:
         raise LookupError(f"framework {manifest.framework!r} is not supported by this server") from None
-    return cls(manifest)
+    return cls(manifest, observer)
 
 
 def metadata(predictor, versions):

@@ -1,11 +1,13 @@
 """The model registry: discovers ``MODEL_DIR``, loads every version of the configured models
-once per process, and resolves ``(name, version | "latest")`` to a loaded predictor."""
+once per process (in the foreground or a background thread), and resolves
+``(name, version | "latest")`` to a loaded predictor."""
 
 import logging
+import threading
 from pathlib import Path
 
 from inference.core import manifest as manifests
-from inference.core.errors import IntegrityError, ModelNotFound, VersionNotFound
+from inference.core.errors import IntegrityError, ModelNotFound, ModelUnavailable, VersionNotFound
 from inference.core.predictors import predictor_for
 
 log = logging.getLogger(__name__)
@@ -23,14 +25,25 @@ def parse_version(version):
 
 
 class ModelRegistry:
-    """Loaded predictors by name and version, plus what failed to load and why."""
+    """Loaded predictors by name and version, plus what failed to load and why.
 
-    def __init__(self, model_dir, names=None):
+    ``on_load(predictor)`` runs after each successful load; ``observer`` is handed to every
+    predictor (see ``Predictor.observer``). While a background load runs, ``get`` waits up to
+    ``load_wait`` seconds for it, so that a worker that has just started (after a reload, say)
+    holds requests for a moment instead of failing them.
+    """
+
+    def __init__(self, model_dir, names=None, on_load=None, observer=None, load_wait=30.0):
         self.model_dir = Path(model_dir)
         self.requested = list(names) if names else None
-        self.models = {}  # name -> {version: Predictor}
-        self.failures = {}  # "name/version" or "name" -> reason
+        self.models = {}  # name -> {version: Predictor}; each inner dict is complete when published
+        self.failures = {}  # "name" or "name/version" -> reason
         self.loaded = False
+        self.load_wait = load_wait
+        self._done = threading.Event()
+        self.on_load = on_load
+        self.observer = observer
+        self._thread = None
 
     @property
     def configured(self):
@@ -44,40 +57,53 @@ class ModelRegistry:
             if not versions:
                 self._fail(name, f"no version folders under {self.model_dir / name}")
                 continue
+            loaded = {}
             for version, path in sorted(versions.items()):
-                self._load_one(name, version, path)
+                predictor = self._load_one(name, version, path)
+                if predictor is not None:
+                    loaded[version] = predictor
+            if loaded:
+                self.models[name] = loaded  # one assignment: readers never see a half-filled dict
         self.loaded = True
+        self._done.set()
         return self
+
+    def load_in_background(self):
+        """Start ``load_all`` in a daemon thread, so that the worker answers probes meanwhile."""
+        self._thread = threading.Thread(target=self.load_all, name="model-loader", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self, timeout=None):
+        """Wait for loading to finish; True when it has."""
+        return self._done.wait(timeout)
 
     def _load_one(self, name, version, path):
         key = f"{name}/{version}"
         try:
             manifest = manifests.read_manifest(path)
-            predictor = predictor_for(manifest).load()
+            predictor = predictor_for(manifest, self.observer).load()
         except IntegrityError as exc:
-            self._fail(key, str(exc), level=logging.ERROR, event="model_refused")
-            return
+            self._fail(key, str(exc), event="model_refused")
+            return None
         except Exception as exc:  # a bad model must not take the others down
-            self._fail(key, f"{type(exc).__name__}: {exc}", event="model_load_failed")
-            return
-        self.models.setdefault(name, {})[version] = predictor
+            self._fail(key, f"{type(exc).__name__}: {exc}")
+            return None
         log.info(
-            "model loaded: %s version %d (%s, sha256 %s)",
-            name,
-            version,
-            manifest.framework,
-            manifest.sha256,
-            extra={"event": "model_loaded", "model": name, "version": version},
+            "model loaded: %s version %d (%s, sha256 %s)", name, version, manifest.framework, manifest.sha256,
+            extra={"event": "model_loaded", "model": name, "version": version, "sha256": manifest.sha256},
         )
+        if self.on_load is not None:
+            self.on_load(predictor)
+        return predictor
 
-    def _fail(self, key, reason, level=logging.ERROR, event="model_load_failed"):
+    def _fail(self, key, reason, event="model_load_failed"):
         self.failures[key] = reason
-        log.log(level, "model %s not loaded: %s", key, reason, extra={"event": event, "model": key})
+        log.error("model %s not loaded: %s", key, reason, extra={"event": event, "model": key})
 
     @property
     def ready(self):
-        """True when loading has finished and every configured model has a loaded version
-        and nothing failed."""
+        """True when loading has finished, every configured model has a version, and nothing failed."""
         return self.loaded and not self.failures and all(n in self.models for n in self.configured)
 
     def versions(self, name):
@@ -86,8 +112,16 @@ class ModelRegistry:
 
     def get(self, name, version=LATEST):
         """Return the loaded predictor for ``name`` at ``version`` (an int or "latest")."""
+        if not self._done.is_set():
+            self._done.wait(self.load_wait)
         versions = self.models.get(name)
         if not versions:
+            if not self.loaded and name in self.configured:
+                raise ModelUnavailable(f"model {name!r} is still loading", headers={"Retry-After": "1"})
+            if name in self.configured and any(k == name or k.startswith(name + "/") for k in self.failures):
+                raise ModelUnavailable(f"model {name!r} failed to load; see GET /ready",
+                                       {"failures": {k: v for k, v in self.failures.items()
+                                                     if k == name or k.startswith(name + "/")}})
             raise ModelNotFound(f"model {name!r} not found", {"available": sorted(self.models)})
         wanted = parse_version(version)
         if wanted == LATEST:
@@ -102,3 +136,7 @@ class ModelRegistry:
     def all_latest(self):
         """The latest predictor of each loaded model, by name."""
         return [versions[max(versions)] for _, versions in sorted(self.models.items())]
+
+    def all_versions(self):
+        """Every loaded predictor."""
+        return [p for _, versions in sorted(self.models.items()) for _, p in sorted(versions.items())]

@@ -1,14 +1,11 @@
 import pytest
 
-from app import create_app
-
 KEY = "s3cret-key"
 
 
 @pytest.fixture(scope="module")
-def secured(model_dir):
-    return create_app({"MODEL_DIR": str(model_dir), "MODELS": ["iris-rf"], "API_KEY": KEY,
-                       "LOG_LEVEL": "WARNING"}).test_client()
+def secured(make_app):
+    return make_app(MODELS=["iris-rf"], API_KEY=KEY).test_client()
 
 
 def test_probes_need_no_key(secured):

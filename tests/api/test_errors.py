@@ -2,8 +2,6 @@
 
 import pytest
 
-from app import create_app
-
 
 def assert_error(response, status, code):
     assert response.status_code == status, response.get_data(as_text=True)
@@ -70,9 +68,8 @@ def test_405_wrong_method(client):
     assert_error(client.delete("/models"), 405, "method_not_allowed")
 
 
-def test_413_body_over_max_content_length(model_dir):
-    app = create_app({"MODEL_DIR": str(model_dir), "MODELS": ["linear"], "MAX_CONTENT_LENGTH": 100,
-                      "LOG_LEVEL": "WARNING"})
+def test_413_body_over_max_content_length(make_app):
+    app = make_app(MODELS=["linear"], MAX_CONTENT_LENGTH=100)
     r = app.test_client().post("/models/linear/predict", json={"inputs": [[1.0, 2.0, 3.0]] * 20})
     assert_error(r, 413, "payload_too_large")
 
@@ -95,8 +92,8 @@ def test_json_with_charset_is_accepted(client):
     assert r.status_code == 200
 
 
-def test_500_is_json_without_a_stack_trace(model_dir, monkeypatch, caplog):
-    app = create_app({"MODEL_DIR": str(model_dir), "MODELS": ["linear"], "LOG_LEVEL": "WARNING"})
+def test_500_is_json_without_a_stack_trace(make_app, monkeypatch, caplog):
+    app = make_app(MODELS=["linear"])
     predictor = app.extensions["registry"].get("linear")
     monkeypatch.setattr(predictor, "predict", lambda m: 1 / 0)
     r = app.test_client().post("/models/linear/predict", json={"features": [1, 2, 3]},
@@ -107,8 +104,8 @@ def test_500_is_json_without_a_stack_trace(model_dir, monkeypatch, caplog):
     assert any("req-500" in rec.getMessage() for rec in caplog.records)
 
 
-def test_503_not_ready(model_dir):
-    app = create_app({"MODEL_DIR": str(model_dir), "MODELS": ["linear", "ghost"], "LOG_LEVEL": "CRITICAL"})
+def test_503_not_ready(make_app):
+    app = make_app(MODELS=["linear", "ghost"], LOG_LEVEL="CRITICAL")
     r = app.test_client().get("/ready")
     body = assert_error(r, 503, "not_ready")
     assert body["details"]["missing"] == ["ghost"]

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.e2e.server import GunicornServer
+from inference.launcher import GunicornServer
 
 pytestmark = pytest.mark.e2e
 
@@ -56,27 +56,20 @@ def test_several_workers_serve(server):
     assert r.status_code == 200
 
 
-def test_plain_gunicorn_command_serves(model_dir, tmp_path):
+def test_plain_gunicorn_command_serves(model_dir):
     """``gunicorn -w 2 wsgi:app`` without our config file also serves."""
-    import subprocess
-    import sys
-
-    from tests.e2e.server import ROOT, free_port
-    port = free_port()
-    env = {"MODEL_DIR": str(model_dir), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        import time
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                r = requests.post(f"http://127.0.0.1:{port}/predict", json=IRIS, timeout=5)
-                break
-            except requests.RequestException:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.2)
+    with GunicornServer(model_dir, workers=2, plain=True) as srv:
+        r = requests.post(srv.url + "/predict", json=IRIS, timeout=5)
         assert r.status_code == 200 and r.json()["prediction"] == "setosa"
-    finally:
-        proc.terminate()
-        proc.wait(30)
+
+
+def test_workers_run_multithreaded_torch_after_fork(model_dir):
+    """torch is imported in the master (shared pages) but runs only in workers: with two intra-op
+    threads per worker, big batches still answer (no fork hang, gunicorn issue 2478)."""
+    import numpy as np
+
+    rows = np.random.default_rng(0).uniform(0, 100, size=(5000, 4)).round(3).tolist()
+    with GunicornServer(model_dir, workers=2, env={"TORCH_THREADS": "2"}) as srv:
+        for name in ("iris-mlp", "diabetes-risk"):
+            r = requests.post(f"{srv.url}/models/{name}/predict", json={"inputs": rows}, timeout=30)
+            assert r.status_code == 200 and len(r.json()["predictions"]) == 5000

@@ -1,4 +1,6 @@
-"""Start a real Gunicorn (``gunicorn.conf.py`` + ``wsgi:app``) on a free loopback port, for tests."""
+"""Start a real Gunicorn (``gunicorn.conf.py`` + ``wsgi:app``) on a free loopback port.
+
+Used by the end-to-end tests, the load tester and the benchmarks; never by the server itself."""
 
 import os
 import signal
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port():
@@ -23,8 +25,10 @@ def free_port():
 class GunicornServer:
     """A Gunicorn master and its workers, started from the repository root, stopped on exit."""
 
-    def __init__(self, model_dir, workers=2, threads=2, env=None, log_path=None):
-        self.port = free_port()
+    def __init__(self, model_dir, workers=2, threads=2, env=None, log_path=None, plain=False, port=None):
+        """``plain=True`` runs ``gunicorn -w N -b ... wsgi:app`` without our config file."""
+        self.port = port or free_port()
+        self.plain = plain
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.env = {
@@ -39,14 +43,19 @@ class GunicornServer:
         self.log_path = log_path
         self.proc = None
 
-    def start(self, timeout=60):
-        """Start the master and wait until every worker answers /ready."""
+    def start(self, timeout=60, wait=True):
+        """Start the master and (unless ``wait=False``) wait until every worker answers /ready."""
         self._log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+        if self.plain:
+            args = ["-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--no-control-socket"]
+        else:
+            args = ["-c", "gunicorn.conf.py"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", *args, "wsgi:app"],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
         )
-        self.wait_ready(timeout)
+        if wait:
+            self.wait_ready(timeout)
         return self
 
     def wait_ready(self, timeout=60):

@@ -1,0 +1,47 @@
+"""Prometheus metrics. Under Gunicorn, ``gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` before
+any worker imports this module, so every worker writes its values there and ``/metrics``
+aggregates them all (prometheus_client's multiprocess mode)."""
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, \
+    generate_latest, multiprocess
+
+# Millisecond-scale inference: 0.25 ms .. 5 s.
+LATENCY_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075,
+                   0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10000)
+
+REQUESTS = Counter("inference_requests_total", "HTTP requests answered.",
+                   ["route", "method", "model", "version", "status"])
+REQUEST_LATENCY = Histogram("inference_request_duration_seconds", "Time from request to response, per route.",
+                            ["route", "method"], buckets=LATENCY_BUCKETS)
+INFERENCE_LATENCY = Histogram("inference_model_latency_seconds", "Model forward pass time (inside the model lock).",
+                              ["model", "version"], buckets=LATENCY_BUCKETS)
+BATCH_SIZE = Histogram("inference_batch_rows", "Rows per prediction request.", ["model", "version"],
+                       buckets=BATCH_BUCKETS)
+IN_FLIGHT = Gauge("inference_requests_in_flight", "Requests being handled now, over all workers.",
+                  multiprocess_mode="livesum")
+MODEL_INFO = Gauge("inference_model_info", "Loaded model versions (1 per model version a live worker serves).",
+                   ["model", "version", "framework", "sha256"], multiprocess_mode="livemax")
+
+
+def observe_inference(predictor, seconds, rows):
+    """Record one forward pass of ``predictor``."""
+    INFERENCE_LATENCY.labels(predictor.name, str(predictor.version)).observe(seconds)
+
+
+def mark_loaded(predictor):
+    """Publish a loaded model version."""
+    m = predictor.manifest
+    MODEL_INFO.labels(m.name, str(m.version), m.framework, m.sha256).set(1)
+
+
+def exposition():
+    """Return ``(body, content_type)``: every worker's metrics when in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,74 @@
+"""A tiny HTTP/1.1 server on loopback with behaviour the load-tester tests control."""
+
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Behaviour:
+    """What the server does: a fixed delay, a stall window, a failure pattern."""
+
+    def __init__(self, delay=0.0):
+        self.delay = delay
+        self.stall_until = 0.0
+        self.fail_every = 0  # every Nth request answers 500
+        self.drop_every = 0  # every Nth request closes the connection without an answer
+        self.count = 0
+        self.lock = threading.Lock()
+        self.stall = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every keep-alive response.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_POST(self):
+        b = self.server.behaviour
+        length = int(self.headers.get("Content-Length", 0))
+        self.rfile.read(length)
+        with b.lock:
+            b.count += 1
+            n = b.count
+        pause = b.stall_until - time.monotonic()
+        if pause > 0:
+            with b.stall:  # one request at a time while stalled, like a stuck worker
+                time.sleep(max(0.0, b.stall_until - time.monotonic()))
+        time.sleep(b.delay)
+        if b.drop_every and n % b.drop_every == 0:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        status = 500 if b.fail_every and n % b.fail_every == 0 else 200
+        body = b'{"ok": true}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST
+
+
+class FakeServer:
+    def __init__(self, behaviour):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.behaviour = behaviour
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/predict"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
