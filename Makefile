@@ -14,7 +14,7 @@ install: $(STAMP)  ## create .venv with the pinned dependencies (constraints.txt
 
 $(STAMP): setup.cfg constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev,onnx]'
 	touch $@
 
 artifacts: $(STAMP)  ## build the bundled models into $(MODEL_DIR) (skips what is built)

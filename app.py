@@ -24,5 +24,5 @@ def create_app(config=None):
     errors.init_app(app)
     registry.init_app(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(models.bp)
+    models.init_app(app)
     return app

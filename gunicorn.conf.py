@@ -72,11 +72,16 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 if os.environ.get("GUNICORN_PRELOAD_LIBRARIES", "1") == "1":
     import gc
 
-    import joblib  # noqa: F401
-    import sklearn.ensemble  # noqa: F401
     import torch  # noqa: F401
 
     import app  # noqa: F401  (the code only: create_app runs in each worker)
+
+    try:  # compiled forests run on ONNX Runtime; scikit-learn is then never imported
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        import sklearn.ensemble  # noqa: F401
+    if os.environ.get("USE_COMPILED", "1").lower() in ("0", "false", "no", "off"):
+        import sklearn.ensemble  # noqa: F401,F811
 
     gc.freeze()  # keep the collector from touching, and so copying, the shared objects
 

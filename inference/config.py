@@ -16,6 +16,8 @@ SETTINGS = {
     "LOG_LEVEL": ("INFO", lambda v: v.upper(), "log level: DEBUG, INFO, WARNING, ERROR"),
     "LOAD_IN_BACKGROUND": (True, lambda v: _bool(v), "load models in a background thread; /ready is 503 until done"),
     "MODEL_LOAD_WAIT": (30.0, float, "seconds a request waits for models still loading before a 503"),
+    "COALESCE": (True, lambda v: _bool(v), "merge requests waiting for a model into one forward pass"),
+    "USE_COMPILED": (True, lambda v: _bool(v), "serve a model's verified compiled twin (ONNX) when it has one"),
     "TORCH_THREADS": (None, int, "torch intra-op threads per worker (default: cores / workers)"),
 }
 

@@ -20,6 +20,8 @@ INFERENCE_LATENCY = Histogram("inference_model_latency_seconds", "Model forward 
                               ["model", "version"], buckets=LATENCY_BUCKETS)
 BATCH_SIZE = Histogram("inference_batch_rows", "Rows per prediction request.", ["model", "version"],
                        buckets=BATCH_BUCKETS)
+COALESCED = Histogram("inference_coalesced_requests", "Requests merged into one forward pass (merged passes only).",
+                      ["model", "version"], buckets=(2, 3, 4, 6, 8, 12, 16, 24, 32, 64))
 IN_FLIGHT = Gauge("inference_requests_in_flight", "Requests being handled now, over all workers.",
                   multiprocess_mode="livesum")
 MODEL_INFO = Gauge("inference_model_info", "Loaded model versions (1 per model version a live worker serves).",
@@ -29,6 +31,11 @@ MODEL_INFO = Gauge("inference_model_info", "Loaded model versions (1 per model v
 def observe_inference(predictor, seconds, rows):
     """Record one forward pass of ``predictor``."""
     INFERENCE_LATENCY.labels(predictor.name, str(predictor.version)).observe(seconds)
+
+
+def observe_coalesced(predictor, requests, rows):
+    """Record a forward pass that served ``requests`` requests at once."""
+    COALESCED.labels(predictor.name, str(predictor.version)).observe(requests)
 
 
 def mark_loaded(predictor):

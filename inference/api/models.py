@@ -41,7 +41,7 @@ def model_metadata(name, version=LATEST):
 def predict(name=None, version=LATEST):
     """Validate the body, run one forward pass over all its rows, shape the answer."""
     predictor = get_registry().get(name or current_app.config["DEFAULT_MODEL"], version)
-    request_ = TabularRequestSchema(max_rows=current_app.config["MAX_BATCH_ROWS"]).load(read_json_object())
+    request_ = current_app.extensions["tabular_schema"].load(read_json_object())
     matrix = tabular.to_matrix(request_.rows, predictor.manifest.features, request_.field)
     g.rows = len(matrix)
     output = predictor.predict(matrix)
@@ -57,3 +57,9 @@ def predict(name=None, version=LATEST):
     else:
         body["prediction"] = rows[0]
     return body, 200, model_headers(predictor)
+
+
+def init_app(app):
+    """One schema instance per app: building a marshmallow schema costs more than using one."""
+    app.extensions["tabular_schema"] = TabularRequestSchema(max_rows=app.config["MAX_BATCH_ROWS"])
+    app.register_blueprint(bp)

@@ -18,9 +18,11 @@ def init_app(app):
     models are in (a large model then never trips Gunicorn's worker timeout while loading);
     predictions meanwhile wait up to MODEL_LOAD_WAIT seconds for their model.
     """
-    registry = ModelRegistry(app.config["MODEL_DIR"], app.config["MODELS"],
-                             on_load=metrics.mark_loaded, observer=metrics.observe_inference,
-                             load_wait=app.config["MODEL_LOAD_WAIT"])
+    registry = ModelRegistry(
+        app.config["MODEL_DIR"], app.config["MODELS"], on_load=metrics.mark_loaded,
+        load_wait=app.config["MODEL_LOAD_WAIT"], observer=metrics.observe_inference,
+        coalesce=app.config["COALESCE"], on_batch=metrics.observe_coalesced, use_compiled=app.config["USE_COMPILED"],
+    )
     app.extensions["registry"] = registry
     if app.config["LOAD_IN_BACKGROUND"]:
         registry.load_in_background()

@@ -54,6 +54,23 @@ class _PreprocessingSchema(Schema):
     standardize = fields.Nested(_StandardizeSchema, load_default=None)
 
 
+class _ServingSchema(Schema):
+    coalesce = fields.Boolean()
+    max_batch_rows = fields.Integer(validate=validate.Range(min=1))
+
+
+class _CompiledSchema(Schema):
+    """A compiled twin of the weights (e.g. a forest converted to ONNX), checked for parity."""
+
+    class Meta:
+        unknown = "include"
+
+    format = fields.String(required=True, validate=validate.OneOf(("onnx",)))
+    file = fields.String(required=True, validate=validate.Regexp(WEIGHTS_NAME))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    parity = fields.Dict(required=True)
+
+
 class ManifestSchema(Schema):
     """Checks a manifest's structure; unknown keys are kept out of the dataclass."""
 
@@ -74,6 +91,8 @@ class ManifestSchema(Schema):
     data = fields.Dict(load_default=dict)
     metrics = fields.Dict(load_default=dict)
     source = fields.Dict(load_default=None)
+    serving = fields.Nested(_ServingSchema, load_default=None)
+    compiled = fields.Nested(_CompiledSchema, load_default=None)
 
     @validates_schema
     def _consistent(self, data, **kwargs):
@@ -112,6 +131,8 @@ class Manifest:
     data: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     source: dict = None
+    serving: dict = None
+    compiled: dict = None
     directory: Path = None
 
     @property
@@ -129,15 +150,16 @@ class Manifest:
         """Absolute path of the weights file."""
         return self.directory / self.file
 
-    def verify(self):
-        """Raise IntegrityError unless the weights file hashes to the recorded SHA-256."""
-        path = self.weights_path
+    def verify(self, file=None, sha256=None):
+        """Raise IntegrityError unless the weights file (or ``file``) hashes to the recorded SHA-256."""
+        path = self.directory / (file or self.file)
+        expected = sha256 or self.sha256
         if not path.is_file():
             raise ManifestError(f"weights file {path} is missing")
         actual = sha256_file(path)
-        if actual != self.sha256:
+        if actual != expected:
             raise IntegrityError(
-                f"sha256 mismatch for {path}: manifest says {self.sha256}, file is {actual}; "
+                f"sha256 mismatch for {path}: manifest says {expected}, file is {actual}; "
                 "refusing to deserialise it"
             )
 

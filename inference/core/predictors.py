@@ -1,15 +1,15 @@
 """Model runtimes: ``load()`` once, then ``predict(matrix)`` many times, thread-safely.
 
-preprocess (standardise) -> forward (under the model's lock) -> probabilities or outputs.
-Parsing and serialising stay outside the lock; only the model call is serialised.
+preprocess (standardise) -> forward (one caller at a time, optionally coalesced) -> probabilities
+or outputs. Parsing and serialising stay outside the lock; only the model call is serialised.
 """
 
 import logging
-import threading
 import time
 
 import numpy as np
 
+from inference.core.batching import DEFAULT_MAX_ROWS, runner_for
 from inference.core.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -20,11 +20,19 @@ class Predictor:
 
     framework = None
 
-    def __init__(self, manifest: Manifest, observer=None):
+    def __init__(self, manifest: Manifest, observer=None, coalesce=True, on_batch=None, use_compiled=True):
         self.manifest = manifest
+        self.use_compiled = use_compiled  # serve a verified compiled twin when the manifest has one
         self.observer = observer  # called as observer(predictor, seconds, rows) after each forward pass
         self.model = None
-        self._lock = threading.Lock()
+        self.runtime = self.framework
+        serving = manifest.serving or {}
+        self.runner = runner_for(
+            self._timed_forward,
+            serving.get("coalesce", coalesce),  # the manifest may switch it per model
+            serving.get("max_batch_rows", DEFAULT_MAX_ROWS),
+            on_batch=(lambda requests, rows: on_batch(self, requests, rows)) if on_batch else None,
+        )
         standardize = (manifest.preprocessing or {}).get("standardize")
         self._mean = np.asarray(standardize["mean"]) if standardize else None
         self._scale = np.asarray(standardize["scale"]) if standardize else None
@@ -55,13 +63,13 @@ class Predictor:
 
     def predict(self, matrix):
         """Return class probabilities (classifiers) or outputs (regressors), one row per input row."""
-        x = self.preprocess(matrix)
-        with self._lock:
-            started = time.perf_counter()
-            out = self._forward(x)
-            seconds = time.perf_counter() - started
+        return self.runner.run(self.preprocess(matrix))
+
+    def _timed_forward(self, x):
+        started = time.perf_counter()
+        out = self._forward(x)
         if self.observer is not None:
-            self.observer(self, seconds, len(x))
+            self.observer(self, time.perf_counter() - started, len(x))
         return out
 
     def _load(self, path):
@@ -102,19 +110,52 @@ class TorchPredictor(Predictor):
 
 
 class SklearnPredictor(Predictor):
-    """A scikit-learn estimator saved with joblib (loaded only after the hash check)."""
+    """A scikit-learn estimator saved with joblib (loaded only after the hash check).
+
+    When the manifest carries a compiled twin (the forest converted to ONNX, with a parity
+    check against scikit-learn that passed) and onnxruntime is installed, the twin serves and
+    the pickle is never loaded; otherwise joblib is the fallback.
+    """
 
     framework = "sklearn"
 
     def _load(self, path):
+        compiled = self.manifest.compiled
+        if compiled and self.use_compiled:
+            session = self._load_compiled(compiled)
+            if session is not None:
+                return session
         import joblib
 
         model = joblib.load(path)
         if self.is_classifier and not hasattr(model, "predict_proba"):
             raise TypeError(f"{path}: a classifier must implement predict_proba")
+        self.runtime = "scikit-learn"
         return model
 
+    def _load_compiled(self, compiled):
+        name = f"{self.manifest.name}/{self.manifest.version}"
+        if not compiled["parity"].get("passed"):
+            log.warning("%s: compiled %s form failed its parity check; serving with scikit-learn", name,
+                        compiled["format"], extra={"event": "compiled_skipped", "model": name})
+            return None
+        try:
+            from inference.core import onnx_runtime
+        except ImportError:
+            log.info("%s: onnxruntime is not installed; serving with scikit-learn", name,
+                     extra={"event": "compiled_skipped", "model": name})
+            return None
+        path = self.manifest.directory / compiled["file"]
+        self.manifest.verify(compiled["file"], compiled["sha256"])
+        self.runtime = "onnxruntime"
+        return onnx_runtime.Session(path, output="probabilities" if self.is_classifier else None)
+
     def _forward(self, x):
+        if self.runtime == "onnxruntime":
+            from inference.core.onnx_runtime import probabilities
+
+            out = self.model.run(x)
+            return probabilities(out) if self.is_classifier else out.reshape(len(x), -1)
         if self.is_classifier:
             return np.asarray(self.model.predict_proba(x), dtype=np.float64)
         out = np.asarray(self.model.predict(x), dtype=np.float64)
@@ -124,13 +165,13 @@ class SklearnPredictor(Predictor):
 PREDICTORS = {cls.framework: cls for cls in (TorchPredictor, SklearnPredictor)}
 
 
-def predictor_for(manifest, observer=None):
-    """Return an (unloaded) predictor for the manifest's framework."""
+def predictor_for(manifest, **options):
+    """Return an (unloaded) predictor for the manifest's framework (options: see Predictor)."""
     try:
         cls = PREDICTORS[manifest.framework]
     except KeyError:
         raise LookupError(f"framework {manifest.framework!r} is not supported by this server") from None
-    return cls(manifest, observer)
+    return cls(manifest, **options)
 
 
 def metadata(predictor, versions):
@@ -141,6 +182,7 @@ def metadata(predictor, versions):
         "version": m.version,
         "versions": versions,
         "framework": m.framework,
+        "runtime": predictor.runtime,
         "task": m.task,
         "inputs": {"features": m.features, "shape": m.inputs.get("shape") or [-1, len(m.features)],
                    "dtype": m.inputs.get("dtype")},

@@ -27,13 +27,13 @@ def parse_version(version):
 class ModelRegistry:
     """Loaded predictors by name and version, plus what failed to load and why.
 
-    ``on_load(predictor)`` runs after each successful load; ``observer`` is handed to every
-    predictor (see ``Predictor.observer``). While a background load runs, ``get`` waits up to
+    ``on_load(predictor)`` runs after each successful load; ``predictor_options`` go to every
+    predictor (see ``Predictor``: observer, coalesce, on_batch, use_compiled). While a background load runs, ``get`` waits up to
     ``load_wait`` seconds for it, so that a worker that has just started (after a reload, say)
     holds requests for a moment instead of failing them.
     """
 
-    def __init__(self, model_dir, names=None, on_load=None, observer=None, load_wait=30.0):
+    def __init__(self, model_dir, names=None, on_load=None, load_wait=30.0, **predictor_options):
         self.model_dir = Path(model_dir)
         self.requested = list(names) if names else None
         self.models = {}  # name -> {version: Predictor}; each inner dict is complete when published
@@ -42,7 +42,7 @@ class ModelRegistry:
         self.load_wait = load_wait
         self._done = threading.Event()
         self.on_load = on_load
-        self.observer = observer
+        self.predictor_options = predictor_options
         self._thread = None
 
     @property
@@ -82,7 +82,7 @@ class ModelRegistry:
         key = f"{name}/{version}"
         try:
             manifest = manifests.read_manifest(path)
-            predictor = predictor_for(manifest, self.observer).load()
+            predictor = predictor_for(manifest, **self.predictor_options).load()
         except IntegrityError as exc:
             self._fail(key, str(exc), event="model_refused")
             return None

@@ -73,3 +73,34 @@ def test_every_bundled_model_serves(client):
         r = client.post(f"/models/{model['name']}/predict", json={"inputs": [[1.0] * n] * 3})
         assert r.status_code == 200, r.get_json()
         assert len(r.get_json()["predictions"]) == 3
+
+
+def test_concurrent_valid_and_invalid_requests_through_the_coalescer(app):
+    """Threads hit one model at once: every valid request gets its own rows' answer, every
+    invalid one its 400, whatever batch it would have shared."""
+    import threading
+
+    assert app.extensions["registry"].get("linear").runner.coalescing
+    failures = []
+
+    def client(k):
+        c = app.test_client()
+        for i in range(30):
+            if (k + i) % 5 == 0:
+                r = c.post("/models/linear/predict", json={"inputs": [[1, 2, "x"]]})
+                ok = r.status_code == 400
+            else:
+                rows = [[k, i, 1.0], [0.5, 0.5, 0.5]]
+                r = c.post("/models/linear/predict", json={"inputs": rows})
+                want = [round(0.1 * sum(row), 4) for row in rows]
+                got = [round(p[0], 4) for p in r.get_json()["predictions"]] if r.status_code == 200 else None
+                ok = got == want
+            if not ok:
+                failures.append((k, i, r.status_code))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []

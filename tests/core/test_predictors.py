@@ -8,8 +8,8 @@ from inference.core.manifest import read_manifest
 from inference.core.predictors import SklearnPredictor, TorchPredictor, predictor_for
 
 
-def _load(model_dir, name):
-    return predictor_for(read_manifest(model_dir / name / "1")).load()
+def _load(model_dir, name, **options):
+    return predictor_for(read_manifest(model_dir / name / "1"), **options).load()
 
 
 def test_linear_regression_values(model_dir):
@@ -35,7 +35,7 @@ def test_classifier_probabilities_sum_to_one(model_dir, name):
 
 
 def test_sklearn_uses_predict_proba(model_dir):
-    p = _load(model_dir, "iris-rf")
+    p = _load(model_dir, "iris-rf", use_compiled=False)
     assert isinstance(p, SklearnPredictor)
     x = np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
     np.testing.assert_allclose(p.predict(x), p.model.predict_proba(x))
