@@ -41,9 +41,12 @@ def test_metrics_sum_exactly_over_four_workers(model_dir, tmp_path):
         assert {labels["model"] for labels, _ in info} == {"iris-rf", "iris-mlp", "diabetes-risk", "linear"}
         batch = [v for labels, v in samples(srv.url, "inference_batch_rows_count") if labels["model"] == "iris-rf"]
         assert batch == [extra]
-        latency = [v for labels, v in samples(srv.url, "inference_model_latency_seconds_count")
-                   if labels["model"] == "iris-rf"]
-        assert latency == [extra]
+        passes = sum(v for labels, v in samples(srv.url, "inference_model_latency_seconds_count")
+                     if labels["model"] == "iris-rf")
+        merged = {name: sum(v for labels, v in samples(srv.url, f"inference_coalesced_requests_{name}")
+                            if labels["model"] == "iris-rf") for name in ("sum", "count")}
+        # one forward pass per request, except that a coalesced pass served several
+        assert passes == extra - (merged["sum"] - merged["count"])
         in_flight = samples(srv.url, "inference_requests_in_flight")
         assert in_flight == [({}, 1.0)]  # the scrape itself
         assert len(pids) == 4
