@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= artifacts
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install artifacts serve test test-fast lint clean help loadtest memory
+.PHONY: install artifacts serve test test-fast lint clean help loadtest memory bench bench-deps bench-formats profile
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -39,6 +39,23 @@ loadtest: artifacts  ## sweep POST /predict (starts the server if none answers o
 
 memory: artifacts  ## PSS of the master and 4 workers serving every bundled model
 	$(BIN)/python -m bench.memory --workers 4 --model-dir $(MODEL_DIR)
+
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev,onnx,bench]'
+	touch $@
+
+bench-deps:  ## install wrk (Debian package) for make bench; without it the bundled load tester measures
+	apt-get update -qq && apt-get install -y -qq wrk
+
+bench: artifacts $(BENCH_STAMP)  ## ceiling vs naive baseline vs FastAPI vs this server, coalescing; results/bench-*.md
+	$(BIN)/python -m bench.run
+
+bench-formats: artifacts $(BENCH_STAMP)  ## PyTorch eager vs TorchScript vs ONNX Runtime latency, in-process
+	$(BIN)/python -m bench.formats --model-dir $(MODEL_DIR)
+
+profile: artifacts $(BENCH_STAMP)  ## where one worker's CPU goes for a one-row prediction (pyinstrument)
+	$(BIN)/python -m bench.profile --model-dir $(MODEL_DIR)
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

@@ -25,10 +25,13 @@ def free_port():
 class GunicornServer:
     """A Gunicorn master and its workers, started from the repository root, stopped on exit."""
 
-    def __init__(self, model_dir, workers=2, threads=2, env=None, log_path=None, plain=False, port=None):
-        """``plain=True`` runs ``gunicorn -w N -b ... wsgi:app`` without our config file."""
+    def __init__(self, model_dir, workers=2, threads=2, env=None, log_path=None, plain=False, port=None,
+                 app="wsgi:app", ready_path="/ready"):
+        """``plain=True`` runs ``gunicorn -w N -b ... APP`` without our config file."""
         self.port = port or free_port()
         self.plain = plain
+        self.app = app
+        self.ready_path = ready_path
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.env = {
@@ -51,8 +54,9 @@ class GunicornServer:
         else:
             args = ["-c", "gunicorn.conf.py"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *args, "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", *args, self.app],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() can take the workers down too
         )
         if wait:
             self.wait_ready(timeout)
@@ -65,7 +69,7 @@ class GunicornServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; log: {self.log_path}")
             try:
-                if requests.get(self.url + "/ready", timeout=2).status_code == 200 and \
+                if requests.get(self.url + self.ready_path, timeout=2).status_code < 500 and \
                         len(self.worker_pids()) == self.workers:
                     return
             except requests.RequestException:  # not listening yet, or no worker free yet
@@ -82,13 +86,13 @@ class GunicornServer:
             return []
 
     def stop(self, timeout=30):
-        """SIGTERM the master and wait for it; SIGKILL if it hangs."""
+        """SIGTERM the master and wait for it; past ``timeout``, SIGKILL the master and its workers."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         if self.log_path and self._log:
             self._log.close()

@@ -254,11 +254,93 @@ def build_linear(progress):
     return manifest, lambda path: torch.save(model.state_dict(), path)
 
 
+DIGITS_IMAGE = {"width": 8, "height": 8, "channels": 1, "max_value": 16.0, "invert": "auto",
+                "convention": "grey, resized to 8x8 by area averaging, inverted when the background is light "
+                              "(dark ink on white paper), then scaled so that background is 0 and full ink is 16, "
+                              "as in sklearn's load_digits"}
+
+
+def train_minibatch(model, x_train, y_train, epochs, lr, batch, desc, progress):
+    """Mini-batch Adam with a seeded shuffle; returns the trained model in eval mode."""
+    import torch
+    from tqdm import tqdm
+
+    xt = torch.tensor(x_train, dtype=torch.float32)
+    yt = torch.tensor(y_train, dtype=torch.long)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(SEED)
+    model.train()
+    for _ in tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress, leave=False):
+        order = torch.randperm(len(xt), generator=generator)
+        for start in range(0, len(xt), batch):
+            idx = order[start:start + batch]
+            optimiser.zero_grad()
+            loss_fn(model(xt[idx]), yt[idx]).backward()
+            optimiser.step()
+    model.eval()
+    return model
+
+
+def digits_data():
+    """sklearn's 8x8 digits as rows of 64 values in 0..16 (16 = full ink), and their labels."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return digits.data, digits.target
+
+
+def build_digits_cnn(progress):
+    """DigitsCNN on load_digits: 8x8 grey images, 10 classes."""
+    import torch
+
+    from inference.core import architectures
+
+    x, y = digits_data()
+    x_train, x_test, y_train, y_test = _split(x, y)
+    kwargs = {"side": 8, "num_classes": 10}
+    with _deterministic_torch():
+        model = architectures.build("DigitsCNN", kwargs)
+        train_minibatch(model, x_train / 16.0, y_train, epochs=25, lr=0.003, batch=64, desc="digits-cnn",
+                        progress=progress)
+    y_pred = _net_predict(model, x_test / 16.0)
+    manifest = {
+        "framework": "pytorch",
+        "task": "classification",
+        "file": "model.pt",
+        "architecture": {"name": "DigitsCNN", "kwargs": kwargs},
+        "inputs": {"image": DIGITS_IMAGE, "dtype": "float32", "shape": [-1, 64]},
+        "outputs": {"labels": [str(d) for d in range(10)]},
+        "preprocessing": {"standardize": {"mean": [0.0] * 64, "scale": [16.0] * 64}},
+        "data": {"source": "sklearn.datasets.load_digits", "n_train": len(x_train), "n_test": len(x_test),
+                 "test_size": TEST_SIZE, "split_seed": SEED},
+        "training": {"optimizer": "Adam", "lr": 0.003, "epochs": 25, "batch": 64, "seed": SEED},
+        "metrics": classification_metrics(y_test, y_pred, y_train),
+    }
+    return manifest, lambda path: torch.save(model.state_dict(), path)
+
+
+def held_out(name):
+    """The held-out rows of a bundled model's data (raw feature values), for export checks."""
+    from sklearn.datasets import load_iris
+
+    if name in ("iris-rf", "iris-mlp"):
+        iris = load_iris()
+        return _split(iris.data, iris.target)[1]
+    if name == "diabetes-risk":
+        x, y, _ = diabetes_risk_data()
+        return _split(x, y)[1]
+    if name == "digits-cnn":
+        return _split(*digits_data())[1]
+    return np.random.default_rng(SEED).uniform(-10, 10, size=(200, 3))  # linear: no data set
+
+
 BUILDERS = {
     "iris-rf": build_iris_rf,
     "iris-mlp": build_iris_mlp,
     "diabetes-risk": build_diabetes_risk,
     "linear": build_linear,
+    "digits-cnn": build_digits_cnn,
 }
 
 

@@ -9,7 +9,7 @@ Examples:
 import argparse
 import contextlib
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -133,7 +133,7 @@ def main(argv=None):
         for note in row["warnings"]:
             print(f"warning ({axis} {row[axis]:g}): {note}")
     result = {"url": args.url, "method": target.method, "mode": "open" if open_mode else "closed",
-              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "warmup_s": args.warmup,
+              "date": datetime.now(UTC).isoformat(timespec="seconds"), "warmup_s": args.warmup,
               "duration_s": args.duration, "requests_per_step": args.requests,
               "knee": None if knee is None else rows[knee][axis], "steps": rows}
     if args.json_out:

@@ -17,7 +17,7 @@ def send_one(target, session, intended=None):
     sent = time.perf_counter()
     try:
         response = target.send(session)
-        response.content  # read the whole body: the request is not over before that
+        _ = response.content  # read the whole body: the request is not over before that
         status, error = response.status_code, None
     except requests.RequestException as exc:
         status, error = None, type(exc).__name__

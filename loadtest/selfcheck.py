@@ -32,7 +32,8 @@ def warnings_for(watch, samples, open_loop):
     """Human-readable warnings when the tester, not the server, may be what limits the numbers."""
     notes = []
     if watch.tester_cores >= TESTER_SATURATED_CORES:
-        notes.append(f"the tester used {watch.tester_cores:.2f} cores (one interpreter lock: it rarely gets past 0.8): it is saturated, "
+        notes.append(f"the tester used {watch.tester_cores:.2f} cores (one interpreter lock: it rarely gets "
+                     "past 0.8): it is saturated, "
                      "so throughput is a lower bound and latency includes the tester's own queueing")
     if watch.machine_busy >= MACHINE_SATURATED:
         notes.append(f"the machine was {watch.machine_busy:.0%} busy over {watch.cores} cores: the tester and the "

@@ -1,11 +1,15 @@
 """Model metadata and the native predict routes (SPEC 3, 3.1, 3.2)."""
 
+import time
+
 from flask import Blueprint, current_app, g
 
-from inference.api.body import read_json_object
+from inference.api.body import read_image_bytes, read_json_object
 from inference.api.registry import get_registry
 from inference.api.schemas import TabularRequestSchema
 from inference.core import tabular
+from inference.core.errors import InvalidBody
+from inference.core.images import image_to_matrix
 from inference.core.predictors import metadata
 from inference.core.registry import LATEST
 
@@ -41,7 +45,13 @@ def model_metadata(name, version=LATEST):
 def predict(name=None, version=LATEST):
     """Validate the body, run one forward pass over all its rows, shape the answer."""
     predictor = get_registry().get(name or current_app.config["DEFAULT_MODEL"], version)
-    request_ = current_app.extensions["tabular_schema"].load(read_json_object())
+    if predictor.manifest.image:
+        return predict_image(predictor)
+    body = read_json_object(hint="; this model takes features, not images")
+    if "image" in body:
+        raise InvalidBody(f"model {predictor.name!r} takes features, not an image: send "
+                          "{\"features\": [...]} or {\"inputs\": [[...], ...]}")
+    request_ = current_app.extensions["tabular_schema"].load(body)
     matrix = tabular.to_matrix(request_.rows, predictor.manifest.features, request_.field)
     g.rows = len(matrix)
     output = predictor.predict(matrix)
@@ -56,6 +66,22 @@ def predict(name=None, version=LATEST):
         body.update(rows[0])
     else:
         body["prediction"] = rows[0]
+    return body, 200, model_headers(predictor)
+
+
+def predict_image(predictor):
+    """Decode the picture as the training images were made, classify it, answer with the top 5."""
+    data = read_image_bytes(predictor.name)
+    matrix = image_to_matrix(data, predictor.manifest.image, current_app.config["MAX_IMAGE_PIXELS"])
+    g.rows = 1
+    started = time.perf_counter()
+    probabilities = predictor.predict(matrix)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    row = tabular.classification_rows(probabilities, predictor.manifest.labels)[0]
+    body = {"model": predictor.name, "version": predictor.version, "prediction": row["prediction"],
+            "class_id": row["class_id"], "confidence": row["confidence"],
+            "top_5": tabular.top_k(probabilities[0], predictor.manifest.labels, 5),
+            "inference_time_ms": round(elapsed_ms, 3)}
     return body, 200, model_headers(predictor)
 
 

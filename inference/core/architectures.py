@@ -75,3 +75,45 @@ def fill_constant(model, weight, bias):
         for name, param in model.named_parameters():
             param.fill_(bias if name.endswith("bias") else weight)
     return model
+
+
+@register
+class MLP(nn.Module):
+    """Linear layers of the given widths with ReLU between them: a general tabular network."""
+
+    def __init__(self, input_size, hidden_sizes, num_classes):
+        super().__init__()
+        layers, width = [], input_size
+        for size in hidden_sizes:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        layers.append(nn.Linear(width, num_classes))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+@register
+class DigitsCNN(nn.Module):
+    """A small CNN for 8x8 grey digits; takes rows of 64 pixel values (row-major) and reshapes them."""
+
+    def __init__(self, side=8, num_classes=10):
+        super().__init__()
+        self.side = side
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(32 * (side // 2) ** 2, 64),
+            nn.ReLU(),
+            nn.Linear(64, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x.reshape(-1, 1, self.side, self.side)))

@@ -29,10 +29,29 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
+class _ImageSchema(Schema):
+    """How a picture becomes the model's input (see inference/core/images.py)."""
+
+    class Meta:
+        unknown = "include"
+
+    width = fields.Integer(required=True, validate=validate.Range(min=1))
+    height = fields.Integer(required=True, validate=validate.Range(min=1))
+    channels = fields.Integer(load_default=1, validate=validate.OneOf((1,)))
+    max_value = fields.Float(required=True)  # a full-ink pixel; background is 0
+    invert = fields.String(load_default="auto", validate=validate.OneOf(("auto", "always", "never")))
+
+
 class _InputsSchema(Schema):
-    features = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    features = fields.List(fields.String(), validate=validate.Length(min=1))
+    image = fields.Nested(_ImageSchema)
     dtype = fields.String(load_default="float32")
     shape = fields.List(fields.Integer(), load_default=None)
+
+    @validates_schema
+    def _one_kind(self, data, **kwargs):
+        if ("features" in data) == ("image" in data):
+            raise ValidationError("inputs need exactly one of features or image")
 
 
 class _OutputsSchema(Schema):
@@ -104,7 +123,8 @@ class ManifestSchema(Schema):
         if data["task"] == "regression" and not outputs.get("names"):
             raise ValidationError("regressors need outputs.names", "outputs")
         standardize = (data.get("preprocessing") or {}).get("standardize")
-        n_features = len(data["inputs"]["features"])
+        image = data["inputs"].get("image")
+        n_features = image["width"] * image["height"] if image else len(data["inputs"]["features"])
         if standardize and not (len(standardize["mean"]) == len(standardize["scale"]) == n_features):
             raise ValidationError("standardize needs one mean and scale per feature", "preprocessing")
 
@@ -137,8 +157,13 @@ class Manifest:
 
     @property
     def features(self):
-        """Feature names in the order the model expects them."""
-        return self.inputs["features"]
+        """Feature names in the order the model expects them (None for image models)."""
+        return self.inputs.get("features")
+
+    @property
+    def image(self):
+        """The image input spec, or None for tabular models."""
+        return self.inputs.get("image")
 
     @property
     def labels(self):

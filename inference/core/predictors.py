@@ -162,7 +162,41 @@ class SklearnPredictor(Predictor):
         return out.reshape(len(x), -1)
 
 
-PREDICTORS = {cls.framework: cls for cls in (TorchPredictor, SklearnPredictor)}
+class TorchScriptPredictor(TorchPredictor):
+    """A TorchScript archive (``torch.jit.save``), loaded after the hash check."""
+
+    framework = "torchscript"
+
+    def _load(self, path):
+        import torch
+
+        model = torch.jit.load(str(path), map_location="cpu")
+        model.eval()
+        return model
+
+
+class OnnxPredictor(Predictor):
+    """An ONNX export run by ONNX Runtime (the optional ``onnx`` extra); outputs logits or values."""
+
+    framework = "onnx"
+
+    def _load(self, path):
+        from inference.core import onnx_runtime  # ImportError when the extra is not installed
+
+        self.runtime = "onnxruntime"
+        return onnx_runtime.Session(path)
+
+    def _forward(self, x):
+        out = self.model.run(x)
+        if self.is_classifier:  # softmax in float64, as the PyTorch path does
+            logits = out.astype(np.float64)
+            logits -= logits.max(axis=1, keepdims=True)
+            exp = np.exp(logits)
+            return exp / exp.sum(axis=1, keepdims=True)
+        return out
+
+
+PREDICTORS = {cls.framework: cls for cls in (TorchPredictor, SklearnPredictor, TorchScriptPredictor, OnnxPredictor)}
 
 
 def predictor_for(manifest, **options):
@@ -184,8 +218,7 @@ def metadata(predictor, versions):
         "framework": m.framework,
         "runtime": predictor.runtime,
         "task": m.task,
-        "inputs": {"features": m.features, "shape": m.inputs.get("shape") or [-1, len(m.features)],
-                   "dtype": m.inputs.get("dtype")},
+        "inputs": m.inputs,
         "outputs": m.outputs,
         "sha256": m.sha256,
         "created": m.created,

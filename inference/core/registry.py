@@ -28,9 +28,9 @@ class ModelRegistry:
     """Loaded predictors by name and version, plus what failed to load and why.
 
     ``on_load(predictor)`` runs after each successful load; ``predictor_options`` go to every
-    predictor (see ``Predictor``: observer, coalesce, on_batch, use_compiled). While a background load runs, ``get`` waits up to
-    ``load_wait`` seconds for it, so that a worker that has just started (after a reload, say)
-    holds requests for a moment instead of failing them.
+    predictor (see ``Predictor``: observer, coalesce, on_batch, use_compiled). While a background
+    load runs, ``get`` waits up to ``load_wait`` seconds for it, so that a worker that has just
+    started (after a reload, say) holds requests for a moment instead of failing them.
     """
 
     def __init__(self, model_dir, names=None, on_load=None, load_wait=30.0, **predictor_options):
@@ -38,6 +38,7 @@ class ModelRegistry:
         self.requested = list(names) if names else None
         self.models = {}  # name -> {version: Predictor}; each inner dict is complete when published
         self.failures = {}  # "name" or "name/version" -> reason
+        self.skipped = {}  # "name/version" -> why its runtime is missing (not a failure)
         self.loaded = False
         self.load_wait = load_wait
         self._done = threading.Event()
@@ -86,6 +87,11 @@ class ModelRegistry:
         except IntegrityError as exc:
             self._fail(key, str(exc), event="model_refused")
             return None
+        except ImportError as exc:  # an optional runtime (onnxruntime) is not installed
+            self.skipped[key] = str(exc)
+            log.warning("model %s skipped: its runtime is not installed (%s); install the 'onnx' extra", key, exc,
+                        extra={"event": "model_skipped", "model": key})
+            return None
         except Exception as exc:  # a bad model must not take the others down
             self._fail(key, f"{type(exc).__name__}: {exc}")
             return None
@@ -104,7 +110,8 @@ class ModelRegistry:
     @property
     def ready(self):
         """True when loading has finished, every configured model has a version, and nothing failed."""
-        return self.loaded and not self.failures and all(n in self.models for n in self.configured)
+        skipped = {key.split("/")[0] for key in self.skipped}
+        return self.loaded and not self.failures and all(n in self.models or n in skipped for n in self.configured)
 
     def versions(self, name):
         """The loaded version numbers of ``name``, ascending."""

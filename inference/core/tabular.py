@@ -52,3 +52,9 @@ def classification_rows(probabilities, labels):
 def regression_rows(outputs):
     """Return one array of output values per row (the JSON provider writes arrays as lists)."""
     return list(outputs)
+
+
+def top_k(probabilities, labels, k):
+    """The ``k`` most probable labels of one row, most probable first, as ``{label: p}``."""
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return {labels[i]: float(probabilities[i]) for i in order}

@@ -12,13 +12,13 @@ def test_health(client):
 def test_ready_lists_loaded_models(client):
     r = client.get("/ready")
     assert r.status_code == 200
-    assert r.get_json() == {"status": "ready", "models": {"diabetes-risk": [1], "iris-mlp": [1],
+    assert r.get_json() == {"status": "ready", "models": {"diabetes-risk": [1], "digits-cnn": [1], "iris-mlp": [1],
                                                           "iris-rf": [1], "linear": [1]}}
 
 
 def test_models_list(client):
     models = client.get("/models").get_json()["models"]
-    assert [m["name"] for m in models] == ["diabetes-risk", "iris-mlp", "iris-rf", "linear"]
+    assert [m["name"] for m in models] == ["diabetes-risk", "digits-cnn", "iris-mlp", "iris-rf", "linear"]
     for m in models:
         assert {"name", "version", "versions", "framework", "task", "inputs", "outputs", "sha256", "created",
                 "metrics"} <= set(m)

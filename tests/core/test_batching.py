@@ -53,7 +53,7 @@ def test_waiting_requests_share_one_pass_and_get_their_own_rows():
     inputs = [np.full((k + 1, 2), float(k)) for k in range(6)]
     results, errors = _run_concurrently(ref[0], inputs)
     assert errors == [None] * 6
-    for x, out in zip(inputs, results):
+    for x, out in zip(inputs, results, strict=False):
         np.testing.assert_array_equal(out, x * 10)
     assert forward.calls[0] == 1  # the first caller ran alone
     assert batches == [(5, 2 + 3 + 4 + 5 + 6)]  # the other five shared one pass

@@ -58,5 +58,5 @@ def test_api_reports_the_runtime_and_answers_the_same(client, make_app):
     a = client.post("/models/iris-rf/predict", json={"inputs": rows}).get_json()["predictions"]
     b = plain.post("/models/iris-rf/predict", json={"inputs": rows}).get_json()["predictions"]
     assert [p["prediction"] for p in a] == [p["prediction"] for p in b]
-    for pa, pb in zip(a, b):
+    for pa, pb in zip(a, b, strict=False):
         assert pa["probabilities"] == pytest.approx(pb["probabilities"], abs=1e-5)

@@ -35,7 +35,7 @@ def test_loads_every_model_and_version(model_copy):
     _add_version(model_copy, "linear", 2)
     registry = ModelRegistry(model_copy).load_all()
     assert registry.ready
-    assert sorted(registry.models) == ["diabetes-risk", "iris-mlp", "iris-rf", "linear"]
+    assert sorted(registry.models) == ["diabetes-risk", "digits-cnn", "iris-mlp", "iris-rf", "linear"]
     assert registry.versions("linear") == [1, 2]
     assert registry.get("linear").version == 2
     assert registry.get("linear", "latest").version == 2

@@ -38,7 +38,8 @@ def test_metrics_sum_exactly_over_four_workers(model_dir, tmp_path):
         assert counted == extra >= n
         pids = {str(p) for p in srv.worker_pids()}
         info = samples(srv.url, "inference_model_info")
-        assert {labels["model"] for labels, _ in info} == {"iris-rf", "iris-mlp", "diabetes-risk", "linear"}
+        assert {labels["model"] for labels, _ in info} == {"iris-rf", "iris-mlp", "diabetes-risk", "linear",
+                                                               "digits-cnn"}
         batch = [v for labels, v in samples(srv.url, "inference_batch_rows_count") if labels["model"] == "iris-rf"]
         assert batch == [extra]
         passes = sum(v for labels, v in samples(srv.url, "inference_model_latency_seconds_count")
