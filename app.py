@@ -3,7 +3,7 @@
 from flask import Flask
 
 from inference import config as settings
-from inference.api import errors, health, models, monitoring, registry, request_id, security
+from inference.api import docs, errors, health, models, monitoring, registry, request_id, security, v2
 from inference.api.jsonio import OrjsonProvider
 from inference.logs import configure_logging
 
@@ -25,4 +25,6 @@ def create_app(config=None):
     registry.init_app(app)
     app.register_blueprint(health.bp)
     models.init_app(app)
+    app.register_blueprint(v2.bp)
+    app.register_blueprint(docs.bp)
     return app

@@ -19,6 +19,7 @@ SETTINGS = {
     "MODEL_LOAD_WAIT": (30.0, float, "seconds a request waits for models still loading before a 503"),
     "COALESCE": (True, lambda v: _bool(v), "merge requests waiting for a model into one forward pass"),
     "USE_COMPILED": (True, lambda v: _bool(v), "serve a model's verified compiled twin (ONNX) when it has one"),
+    "PUBLIC_DOCS": (False, lambda v: _bool(v), "serve /docs and /openapi.json without the API key"),
     "TORCH_THREADS": (None, int, "torch intra-op threads per worker (default: cores / workers)"),
 }
 

@@ -7,6 +7,7 @@ from flask import current_app, request
 from inference.core.errors import Unauthorized
 
 OPEN_ENDPOINTS = {"health.health", "health.ready"}
+DOCS_ENDPOINTS = {"docs.openapi_json", "docs.swagger_ui", "docs.swagger_asset"}
 
 
 def presented_key():
@@ -20,6 +21,8 @@ def presented_key():
 
 def require_api_key():
     if request.endpoint in OPEN_ENDPOINTS:
+        return
+    if request.endpoint in DOCS_ENDPOINTS and current_app.config["PUBLIC_DOCS"]:
         return
     expected = current_app.config["API_KEY"]
     key = presented_key()

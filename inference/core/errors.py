@@ -34,6 +34,12 @@ class ValidationFailed(BadRequest):
     code = "validation_error"
 
 
+class OutOfRange(BadRequest):
+    """Finite inputs that the model cannot compute with (they overflow its float32 arithmetic)."""
+
+    code = "input_out_of_range"
+
+
 class Unauthorized(InferenceError):
     status = 401
     code = "unauthorized"

@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from inference.core.batching import DEFAULT_MAX_ROWS, runner_for
+from inference.core.errors import OutOfRange
 from inference.core.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,10 @@ class Predictor:
         out = self._forward(x)
         if self.observer is not None:
             self.observer(self, time.perf_counter() - started, len(x))
+        if not np.isfinite(out).all():
+            # e.g. 1e300 is a finite JSON number but infinite in float32: say so rather than send NaN.
+            raise OutOfRange("the model's output is not finite for these inputs: some values are outside the "
+                             "range the model computes in (float32)")
         return out
 
     def _load(self, path):

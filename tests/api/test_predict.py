@@ -106,3 +106,11 @@ def test_concurrent_valid_and_invalid_requests_through_the_coalescer(app):
     for t in threads:
         t.join(60)
     assert failures == []
+
+
+@pytest.mark.parametrize("model", ["diabetes-risk", "iris-mlp", "linear"])
+def test_values_beyond_float32_are_400_not_nan(client, model):
+    width = 3 if model == "linear" else 4
+    r = client.post(f"/models/{model}/predict", json={"inputs": [[1.0] * width, [1e300] * width]})
+    assert r.status_code == 400 and r.get_json()["code"] == "input_out_of_range"
+    assert client.post(f"/models/{model}/predict", json={"inputs": [[1.0] * width]}).status_code == 200

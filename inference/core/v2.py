@@ -1,0 +1,173 @@
+"""Open Inference Protocol (KServe V2) tensors: decoding requests, JSON or with the binary tensor
+data extension, and encoding responses (SPEC 4). No Flask here."""
+
+import math
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.core.errors import BadRequest
+
+# V2 datatype -> little-endian numpy dtype (BYTES is handled apart).
+NUMERIC = {
+    "BOOL": np.dtype("?"), "UINT8": np.dtype("<u1"), "UINT16": np.dtype("<u2"), "UINT32": np.dtype("<u4"),
+    "UINT64": np.dtype("<u8"), "INT8": np.dtype("<i1"), "INT16": np.dtype("<i2"), "INT32": np.dtype("<i4"),
+    "INT64": np.dtype("<i8"), "FP16": np.dtype("<f2"), "FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"),
+}
+FEATURE_TYPES = ("FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")
+BINARY_EXTENSION = "binary_tensor_data"
+HEADER_LENGTH = "Inference-Header-Content-Length"
+
+
+class V2Error(BadRequest):
+    """A request that breaks the protocol (400)."""
+
+    code = "invalid_inference_request"
+
+
+@dataclass
+class Tensor:
+    name: str
+    shape: list
+    datatype: str
+    data: object  # flat: a numpy array (numeric), or a list of bytes (binary BYTES) or str (JSON BYTES)
+
+
+def split_body(body, header_length):
+    """(JSON header bytes, binary tail) of a request; the whole body is JSON without the header."""
+    if header_length is None:
+        return body, b""
+    try:
+        n = int(header_length)
+    except ValueError:
+        raise V2Error(f"{HEADER_LENGTH} must be an integer, got {header_length!r}") from None
+    if not 0 <= n <= len(body):
+        raise V2Error(f"{HEADER_LENGTH} is {n} but the body has {len(body)} bytes")
+    return body[:n], body[n:]
+
+
+def _count(shape):
+    return math.prod(shape)
+
+
+def _check_shape(name, shape):
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+        raise V2Error(f"input {name!r}: shape must be a list of non-negative integers, got {shape!r}")
+
+
+def _flatten(data):
+    """Flatten nested JSON lists in row-major order."""
+    out = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        else:
+            out.append(item)
+    return out
+
+
+def _numeric_from_json(name, datatype, values):
+    if datatype == "BOOL":
+        if not all(type(v) is bool for v in values):
+            raise V2Error(f"input {name!r}: BOOL data must be true or false")
+        return np.array(values, dtype=bool)
+    kinds = set(map(type, values))
+    allowed = {int} if datatype.startswith(("INT", "UINT")) else {int, float}
+    if not kinds <= allowed:
+        raise V2Error(f"input {name!r}: {datatype} data must hold only {'integers' if allowed == {int} else 'numbers'}")
+    try:
+        array = np.array(values, dtype=NUMERIC[datatype])
+    except OverflowError:
+        raise V2Error(f"input {name!r}: a value is out of range for {datatype}") from None
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise V2Error(f"input {name!r}: values must be finite")
+    return array
+
+
+def _bytes_from_binary(name, raw):
+    items, offset = [], 0
+    while offset < len(raw):
+        if offset + 4 > len(raw):
+            raise V2Error(f"input {name!r}: truncated BYTES element length")
+        (length,) = struct.unpack_from("<I", raw, offset)
+        offset += 4
+        if offset + length > len(raw):
+            raise V2Error(f"input {name!r}: a BYTES element runs past the data")
+        items.append(raw[offset:offset + length])
+        offset += length
+    return items
+
+
+def decode_inputs(header, binary):
+    """Validate the request's ``inputs`` and return them as Tensors (data flat, in row-major order)."""
+    inputs = header.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise V2Error("'inputs' must be a non-empty list of tensors")
+    tensors, offset = [], 0
+    for spec in inputs:
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise V2Error("every input needs a string 'name'")
+        name, shape, datatype = spec["name"], spec.get("shape"), spec.get("datatype")
+        _check_shape(name, shape)
+        if not isinstance(datatype, str) or (datatype != "BYTES" and datatype not in NUMERIC):
+            raise V2Error(f"input {name!r}: unknown datatype {datatype!r}")
+        params = spec.get("parameters", {})
+        if not isinstance(params, dict):
+            raise V2Error(f"input {name!r}: parameters must be an object")
+        size = params.get("binary_data_size")
+        if size is not None:
+            if "data" in spec:
+                raise V2Error(f"input {name!r}: give 'data' or binary_data_size, not both")
+            if type(size) is not int or size < 0 or offset + size > len(binary):
+                raise V2Error(f"input {name!r}: binary_data_size {size!r} does not fit the {len(binary)} binary bytes")
+            raw = binary[offset:offset + size]
+            offset += size
+            if datatype == "BYTES":
+                data = _bytes_from_binary(name, raw)
+            else:
+                dtype = NUMERIC[datatype]
+                if size % dtype.itemsize:
+                    raise V2Error(f"input {name!r}: {size} bytes is not a whole number of {datatype} values")
+                data = np.frombuffer(raw, dtype=dtype)
+        else:
+            if "data" not in spec:
+                raise V2Error(f"input {name!r}: 'data' is missing")
+            values = _flatten(spec["data"])
+            if datatype == "BYTES":
+                if not all(isinstance(v, str) for v in values):
+                    raise V2Error(f"input {name!r}: BYTES data in JSON must be strings")
+                data = values  # strings: the JSON form (an image is then base64 text)
+            else:
+                data = _numeric_from_json(name, datatype, values)
+        if len(data) != _count(shape):
+            raise V2Error(f"input {name!r}: shape {shape} needs {_count(shape)} elements, the data has {len(data)}")
+        tensors.append(Tensor(name, shape, datatype, data))
+    if offset != len(binary):
+        raise V2Error(f"{len(binary) - offset} binary bytes are not claimed by any input")
+    return tensors
+
+
+def requested_outputs(header, available):
+    """Names of the outputs to return: those asked for (each must exist), else all."""
+    asked = header.get("outputs")
+    if asked is None:
+        return list(available)
+    if not isinstance(asked, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in asked):
+        raise V2Error("'outputs' must be a list of objects with a 'name'")
+    names = [o["name"] for o in asked]
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise V2Error(f"unknown output(s) {unknown}; this model has {list(available)}")
+    return names
+
+
+def output_tensor(name, array_or_list, datatype):
+    """One response output in JSON form."""
+    if datatype == "BYTES":
+        return {"name": name, "datatype": "BYTES", "shape": [len(array_or_list)], "data": list(array_or_list)}
+    array = np.ascontiguousarray(array_or_list)
+    # the JSON provider writes numpy arrays natively (float32 in its shortest form: 0.6, not 0.6000000238)
+    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": array.reshape(-1)}
