@@ -7,8 +7,10 @@ workers is what the server really costs the machine.
 """
 
 import argparse
+import base64
 import os
 import time
+from pathlib import Path
 
 import psutil
 import requests
@@ -16,6 +18,7 @@ import requests
 from inference.launcher import GunicornServer
 
 MB = 1024 * 1024
+DIGIT = base64.b64encode((Path(__file__).parents[1] / "docs" / "digit-7.png").read_bytes()).decode()
 
 
 def pss_mb(pid):
@@ -26,13 +29,15 @@ def pss_mb(pid):
 def measure(model_dir, workers, env=None, requests_each=20):
     """Start a server, warm every model in every worker, and return PSS by process."""
     with GunicornServer(model_dir, workers=workers, env=env) as srv:
-        names = [m["name"] for m in requests.get(srv.url + "/models", timeout=10).json()["models"]]
+        models = requests.get(srv.url + "/models", timeout=10).json()["models"]
         with requests.Session() as s:
             for _ in range(requests_each * workers):
-                for name in names:
-                    meta = s.get(f"{srv.url}/models/{name}", timeout=10).json()
-                    s.post(f"{srv.url}/models/{name}/predict",
-                           json={"features": [1.0] * len(meta["inputs"]["features"])}, timeout=10)
+                for meta in models:
+                    inputs = meta["inputs"]
+                    width = len(inputs["features"]) if "features" in inputs else None
+                    body = {"features": [1.0] * width} if width else {"image": DIGIT}
+                    r = s.post(f"{srv.url}/models/{meta['name']}/predict", json=body, timeout=10)
+                    r.raise_for_status()
         time.sleep(0.5)
         master = pss_mb(srv.proc.pid)
         each = [pss_mb(pid) for pid in srv.worker_pids()]

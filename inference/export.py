@@ -33,10 +33,14 @@ class ExportError(Exception):
 
 
 def _write_torchscript(module, example, path):
+    import warnings
+
     import torch
 
-    traced = torch.jit.trace(module, example)
-    torch.jit.save(torch.jit.freeze(traced.eval()), str(path))  # weights folded in as constants
+    with warnings.catch_warnings():  # PyTorch 2.13 marks TorchScript deprecated (see the README)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        traced = torch.jit.trace(module, example)
+        torch.jit.save(torch.jit.freeze(traced.eval()), str(path))  # weights folded in as constants
 
 
 def _write_onnx(module, example, path):

@@ -5,6 +5,9 @@ Request bodies are never logged: they may hold patient data.
 
 import logging
 import logging.config
+from datetime import datetime, timezone
+
+import orjson
 
 JSON_FORMATTER = {
     "()": "pythonjsonlogger.orjson.OrjsonFormatter",
@@ -14,17 +17,32 @@ JSON_FORMATTER = {
 }
 
 
+class AccessFormatter(logging.Formatter):
+    """The request log line: the fields the app put in ``record.access``, as one JSON object.
+
+    One line per request is on the hot path, so it skips the generic formatter's scan of every
+    LogRecord attribute and writes the prepared dict directly.
+    """
+
+    def format(self, record):
+        line = {"level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                **record.access, "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat()}
+        return orjson.dumps(line).decode()
+
+
 def dict_config(level="INFO"):
     """A ``logging.config.dictConfig`` mapping: the inference and Gunicorn loggers as JSON on stderr."""
     level = level.upper()
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": JSON_FORMATTER},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "formatters": {"json": JSON_FORMATTER, "access": {"()": AccessFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+                     "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": "WARNING"},
         "loggers": {
             "inference": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "inference.access": {"handlers": ["access"], "level": level, "propagate": False},
             "gunicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
             # The app writes its own request log (inference.access), with model and rows.
             "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
@@ -39,6 +57,6 @@ def configure_logging(level):
         logger.setLevel(level.upper())
         return
     config = dict_config(level)
-    config["loggers"] = {"inference": config["loggers"]["inference"]}
+    config["loggers"] = {name: config["loggers"][name] for name in ("inference", "inference.access")}
     del config["root"]  # outside Gunicorn, leave the host program's root logger alone
     logging.config.dictConfig(config)

@@ -37,9 +37,8 @@ def observe(response):
     metrics.REQUEST_LATENCY.labels(route, request.method).observe(seconds)
     if rows is not None:
         metrics.BATCH_SIZE.labels(model, version).observe(rows)
-    access_log.info(
-        "request",
-        extra={
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("request", extra={"access": {
             "request_id": g.get("request_id"),
             "method": request.method,
             "path": request.path,
@@ -49,8 +48,7 @@ def observe(response):
             "status": response.status_code,
             "latency_ms": round(seconds * 1000, 3),
             "rows": rows,
-        },
-    )
+        }})
     return response
 
 

@@ -104,8 +104,10 @@ class TorchPredictor(Predictor):
     def _forward(self, x):
         import torch
 
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf; _timed_forward refuses the result
+            x32 = np.ascontiguousarray(x, dtype=np.float32)
         with torch.inference_mode():
-            out = self.model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+            out = self.model(torch.from_numpy(x32))
             if self.is_classifier:
                 # Softmax in float64 so that probabilities sum to 1 within 1e-6.
                 out = torch.softmax(out.double(), dim=1)
@@ -173,9 +175,13 @@ class TorchScriptPredictor(TorchPredictor):
     framework = "torchscript"
 
     def _load(self, path):
+        import warnings
+
         import torch
 
-        model = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # deprecated in PyTorch 2.13, still supported (see the README)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model = torch.jit.load(str(path), map_location="cpu")
         model.eval()
         return model
 
