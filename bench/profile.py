@@ -9,6 +9,7 @@ hooks (request id, metrics, access log), JSON, validation, the model, serialisat
 
 import argparse
 import io
+import json
 import os
 import sys
 import time
@@ -49,7 +50,7 @@ def main(argv=None):
     from app import create_app
 
     app = create_app({"MODEL_DIR": args.model_dir, "LOAD_IN_BACKGROUND": False})
-    body = ('{"features": %s}' % ROWS[args.model]).encode()
+    body = json.dumps({"features": ROWS[args.model]}).encode()
     path = f"/models/{args.model}/predict"
     run(app, path, body, 300)  # warm up
     per_request = min(run(app, path, body, args.requests) for _ in range(3))

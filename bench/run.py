@@ -119,13 +119,24 @@ def main(argv=None):
     if "coalescing" not in skip:
         wide_dir = scratch / "wide"
         build_wide_mlp(wide_dir)
-        for coalesce in ("1", "0"):
-            # One worker with many threads: requests then wait for the model inside the worker,
-            # where they can be merged, rather than in the socket backlog.
-            env = {"COALESCE": coalesce}
-            with GunicornServer(wide_dir, workers=1, threads=32, env=env) as srv:
-                run_suite([("wide-mlp", srv.url + "/models/wide-mlp/predict", None, 1)], conc, args.duration,
-                          results, "coalesce on" if coalesce == "1" else "coalesce off")
+        # One worker with many threads: requests then wait for the model inside the worker, where
+        # they can be merged, rather than in the socket backlog. The lone-request latency (the
+        # lowest concurrency) is a small difference to find on a noisy machine, so it is measured
+        # twice more, on and off interleaved, and each setting keeps its best p50.
+        rounds = [("1", conc), ("0", conc), ("1", conc[:1]), ("0", conc[:1])]
+        for coalesce, levels in rounds:
+            label = "coalesce on" if coalesce == "1" else "coalesce off"
+            with GunicornServer(wide_dir, workers=1, threads=32, env={"COALESCE": coalesce}) as srv:
+                extra = []
+                run_suite([("wide-mlp", srv.url + "/models/wide-mlp/predict", None, 1)], levels, args.duration,
+                          extra, label)
+            for r in extra:
+                earlier = next((e for e in results if (e["server"], e["scenario"], e["concurrency"]) ==
+                                (r["server"], r["scenario"], r["concurrency"])), None)
+                if earlier is None:
+                    results.append(r)
+                elif r["p50_ms"] < earlier["p50_ms"]:
+                    results[results.index(earlier)] = {**r, "note": "best p50 of 2 interleaved runs"}
 
     from bench.report import write
 

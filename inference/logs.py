@@ -5,7 +5,7 @@ Request bodies are never logged: they may hold patient data.
 
 import logging
 import logging.config
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -26,7 +26,7 @@ class AccessFormatter(logging.Formatter):
 
     def format(self, record):
         line = {"level": record.levelname, "logger": record.name, "message": record.getMessage(),
-                **record.access, "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat()}
+                **record.access, "time": datetime.fromtimestamp(record.created, UTC).isoformat()}
         return orjson.dumps(line).decode()
 
 
