@@ -55,17 +55,8 @@ def predict(name=None, version=LATEST):
     matrix = tabular.to_matrix(request_.rows, predictor.manifest.features, request_.field)
     g.rows = len(matrix)
     output = predictor.predict(matrix)
-    if predictor.is_classifier:
-        rows = tabular.classification_rows(output, predictor.manifest.labels)
-    else:
-        rows = tabular.regression_rows(output)
-    body = {"model": predictor.name, "version": predictor.version}
-    if not request_.single:
-        body["predictions"] = rows
-    elif predictor.is_classifier:
-        body.update(rows[0])
-    else:
-        body["prediction"] = rows[0]
+    body = tabular.response_body(predictor.name, predictor.version, output, predictor.manifest.labels,
+                                 request_.single)
     return body, 200, model_headers(predictor)
 
 

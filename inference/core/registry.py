@@ -143,7 +143,3 @@ class ModelRegistry:
     def all_latest(self):
         """The latest predictor of each loaded model, by name."""
         return [versions[max(versions)] for _, versions in sorted(self.models.items())]
-
-    def all_versions(self):
-        """Every loaded predictor."""
-        return [p for _, versions in sorted(self.models.items()) for _, p in sorted(versions.items())]

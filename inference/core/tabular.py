@@ -54,6 +54,19 @@ def regression_rows(outputs):
     return list(outputs)
 
 
+def response_body(name, version, output, labels, single):
+    """The SPEC 3.2 answer: classifier (``labels`` given) or regressor, one row or a batch."""
+    rows = classification_rows(output, labels) if labels else regression_rows(output)
+    body = {"model": name, "version": version}
+    if not single:
+        body["predictions"] = rows
+    elif labels:
+        body.update(rows[0])
+    else:
+        body["prediction"] = rows[0]
+    return body
+
+
 def top_k(probabilities, labels, k):
     """The ``k`` most probable labels of one row, most probable first, as ``{label: p}``."""
     order = np.argsort(-probabilities, kind="stable")[:k]

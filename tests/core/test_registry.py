@@ -104,3 +104,19 @@ def test_a_broken_version_does_not_hide_the_others(model_copy):
     registry = ModelRegistry(model_copy, ["linear"]).load_all()
     assert registry.versions("linear") == [1]
     assert "linear/2" in registry.failures
+
+
+def test_background_loading_makes_get_wait_for_the_models(model_dir):
+    registry = ModelRegistry(model_dir, ["linear"], load_wait=30).load_in_background()
+    assert registry.get("linear").version == 1  # waited for the loader instead of failing
+    assert registry.wait(5) and registry.ready
+
+
+def test_a_request_that_outwaits_loading_gets_503(model_dir):
+    from inference.core.errors import ModelUnavailable
+
+    registry = ModelRegistry(model_dir, ["linear"], load_wait=0.01)  # never started: still loading
+    with pytest.raises(ModelUnavailable) as exc:
+        registry.get("linear")
+    assert exc.value.status == 503 and exc.value.headers["Retry-After"]
+    assert not registry.ready
