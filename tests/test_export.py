@@ -80,3 +80,15 @@ def test_without_onnxruntime_onnx_versions_are_skipped(exported, monkeypatch, ca
     assert registry.versions("iris-mlp") == [1, 2]
     assert "iris-mlp/3" in registry.skipped and registry.ready
     assert any("skipped" in r.getMessage() and "onnx" in r.getMessage() for r in caplog.records)
+
+
+def test_cli_exit_codes(model_dir, tmp_path, capsys):
+    import shutil
+
+    from inference.export import main
+
+    shutil.copytree(model_dir, tmp_path / "a")
+    assert main(["ghost", "--format", "onnx", "--model-dir", str(tmp_path / "a")]) == 1
+    assert "export failed" in capsys.readouterr().err
+    assert main(["linear", "--format", "torchscript", "--model-dir", str(tmp_path / "a")]) == 0
+    assert (tmp_path / "a" / "linear" / "2" / "model.ts").exists()

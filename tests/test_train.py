@@ -55,3 +55,16 @@ def test_builds_are_deterministic_and_skip_what_exists(tmp_path, model_dir):
     assert build_all(tmp_path, ["iris-mlp"], progress=False) == []
     assert [p.name for p in build_all(tmp_path, ["iris-mlp"], new_version=True, progress=False)] == ["2"]
     assert not [p for p in (tmp_path / "iris-mlp").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_cli_builds_then_skips(tmp_path, caplog):
+    import logging
+
+    from inference.train import main
+
+    assert main(["linear", "--model-dir", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "linear" / "1" / "model.json").exists()
+    with caplog.at_level(logging.INFO, logger="inference.train"):
+        assert main(["linear", "--model-dir", str(tmp_path), "--quiet"]) == 0
+    assert any("already built" in r.getMessage() for r in caplog.records)
+    assert not (tmp_path / "linear" / "2").exists()

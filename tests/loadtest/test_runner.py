@@ -92,3 +92,21 @@ def test_image_payload_is_sent_as_multipart(tmp_path):
     assert target.files["file"][0] == "digit.png" and target.files["file"][2] == "image/png"
     with pytest.raises(ValueError):
         build_target("http://x/", json_body="{}", image=str(image))
+
+
+@pytest.mark.e2e
+def test_serve_starts_the_bundled_server_and_stops_it(model_dir, monkeypatch, capsys):
+    """``--serve`` with nothing on the port: start this project's server there, measure, stop it."""
+    import requests
+
+    from inference.launcher import free_port
+
+    port = free_port()
+    monkeypatch.setenv("MODEL_DIR", str(model_dir))
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    url = f"http://127.0.0.1:{port}/predict"
+    result = main([url, "--body", '{"features": [5.1, 3.5, 1.4, 0.2]}', "-n", "20", "--warmup", "0",
+                   "--serve", "--no-progress"])
+    assert result["steps"][0]["requests"] == 20 and result["steps"][0]["errors"] == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
