@@ -54,7 +54,8 @@ def configure_logging(level):
     """Install the JSON handler on the ``inference`` loggers unless Gunicorn's config already did."""
     logger = logging.getLogger("inference")
     if logger.handlers:
-        logger.setLevel(level.upper())
+        for name in ("inference", "inference.access"):
+            logging.getLogger(name).setLevel(level.upper())
         return
     config = dict_config(level)
     config["loggers"] = {name: config["loggers"][name] for name in ("inference", "inference.access")}

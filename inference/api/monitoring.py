@@ -4,7 +4,7 @@ the ``/metrics`` route."""
 import logging
 import time
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from inference import metrics
 
@@ -37,7 +37,7 @@ def observe(response):
     metrics.REQUEST_LATENCY.labels(route, request.method).observe(seconds)
     if rows is not None:
         metrics.BATCH_SIZE.labels(model, version).observe(rows)
-    if access_log.isEnabledFor(logging.INFO):
+    if current_app.config["ACCESS_LOG"] and access_log.isEnabledFor(logging.INFO):
         access_log.info("request", extra={"access": {
             "request_id": g.get("request_id"),
             "method": request.method,
