@@ -1,5 +1,5 @@
 """schemathesis against /openapi.json on a live Gunicorn: no 5xx, every status and response body
-as documented. Bounded: 50 examples per operation, deterministic generation, about 5-10 s."""
+as documented. Bounded: 50 examples per operation, deterministic generation; about 1,200 cases in 5 s here."""
 
 import subprocess
 import sys
