@@ -90,7 +90,7 @@ def export(model_dir, name, fmt, source_version=LATEST, rows=None):
                "source": {"model": name, "version": version, "framework": "pytorch", "sha256": manifest.sha256}}
         new.pop("architecture", None)
         write_manifest(tmp, new)
-        exported = predictor_for(read_manifest_at(tmp, name, new_version), coalesce=False).load()
+        exported = predictor_for(read_manifest(tmp, check_location=False), coalesce=False).load()
         expected, got = source.predict(x), exported.predict(x)
         diff = float(np.abs(np.asarray(got, np.float64) - np.asarray(expected, np.float64)).max())
         parity = {"rows": len(x), "data": "held-out split" if rows is None else "given rows",
@@ -114,17 +114,6 @@ def _public(manifest):
     fields = ("name", "version", "framework", "task", "file", "sha256", "architecture", "inputs", "outputs",
               "preprocessing", "data", "metrics", "serving")
     return {k: getattr(manifest, k) for k in fields if getattr(manifest, k) is not None}
-
-
-def read_manifest_at(folder, name, version):
-    """Read a manifest from a temporary folder (whose name is not its version) for checking."""
-    import json
-
-    from inference.core.manifest import ManifestSchema
-
-    manifest = ManifestSchema().load(json.loads((folder / "model.json").read_text()))
-    manifest.directory = folder.resolve()
-    return manifest
 
 
 def main(argv=None):

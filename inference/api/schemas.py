@@ -12,7 +12,7 @@ from itertools import chain
 import numpy as np
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
-from inference.core.errors import BatchTooLarge
+from inference.core.errors import check_batch
 
 NUMBER_TYPES = {int, float}  # exact types: bool is a subclass of int and must be refused
 NOT_A_NUMBER = "Not a number."
@@ -90,12 +90,7 @@ class Rows(fields.Field):
             raise ValidationError("Must be a list of rows.")
         if not value:
             raise ValidationError("Must hold at least one row.")
-        max_rows = self.parent.max_rows
-        if len(value) > max_rows:
-            raise BatchTooLarge(
-                f"the batch has {len(value)} rows; the limit is {max_rows} (MAX_BATCH_ROWS)",
-                {"rows": len(value), "max_rows": max_rows},
-            )
+        check_batch(len(value), self.parent.max_rows)
         kinds = set(map(type, value))
         if kinds == {list}:
             return numeric_matrix(value)

@@ -11,8 +11,8 @@ from inference import __version__
 from inference.api.models import model_headers
 from inference.api.registry import get_registry
 from inference.core import v2
-from inference.core.errors import BatchTooLarge, InferenceError
-from inference.core.images import image_to_matrix
+from inference.core.errors import InferenceError, check_batch
+from inference.core.images import decode_base64, image_to_matrix
 from inference.core.registry import LATEST
 
 bp = Blueprint("v2", __name__, url_prefix="/v2")
@@ -113,8 +113,6 @@ def _matrix(predictor, tensor):
 
 
 def _image_bytes(item):
-    from inference.core.images import decode_base64
-
     return decode_base64(item) if isinstance(item, str) else item
 
 
@@ -136,9 +134,7 @@ def infer(name, version=LATEST):
     _, outputs_spec = model_io(predictor)
     wanted = v2.requested_outputs(header, [o["name"] for o in outputs_spec])
     matrix = _matrix(predictor, tensors[0])
-    limit = current_app.config["MAX_BATCH_ROWS"]
-    if len(matrix) > limit:
-        raise BatchTooLarge(f"the batch has {len(matrix)} rows; the limit is {limit} (MAX_BATCH_ROWS)")
+    check_batch(len(matrix), current_app.config["MAX_BATCH_ROWS"])
     if len(matrix) == 0:
         raise v2.V2Error("the input holds no rows")
     out = predictor.predict(matrix)

@@ -64,6 +64,13 @@ class BatchTooLarge(PayloadTooLarge):
     code = "batch_too_large"
 
 
+def check_batch(rows, max_rows):
+    """Raise BatchTooLarge when a request holds more than ``max_rows`` rows (MAX_BATCH_ROWS)."""
+    if rows > max_rows:
+        raise BatchTooLarge(f"the batch has {rows} rows; the limit is {max_rows} (MAX_BATCH_ROWS)",
+                            {"rows": rows, "max_rows": max_rows})
+
+
 class UnsupportedMediaType(InferenceError):
     status = 415
     code = "unsupported_media_type"

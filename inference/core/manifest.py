@@ -189,8 +189,12 @@ class Manifest:
             )
 
 
-def read_manifest(version_dir):
-    """Read and check ``<version_dir>/model.json``; raise ManifestError when unusable."""
+def read_manifest(version_dir, check_location=True):
+    """Read and check ``<version_dir>/model.json``; raise ManifestError when unusable.
+
+    ``check_location=False`` skips the name/version-folder checks, for a version still being
+    written under a temporary folder name (inference.export).
+    """
     version_dir = Path(version_dir)
     path = version_dir / MANIFEST_NAME
     try:
@@ -205,9 +209,9 @@ def read_manifest(version_dir):
         manifest = ManifestSchema().load(raw)
     except ValidationError as exc:
         raise ManifestError(f"{path} is invalid: {exc.messages}") from None
-    if version_dir.name != str(manifest.version):
+    if check_location and version_dir.name != str(manifest.version):
         raise ManifestError(f"{path} says version {manifest.version} but lies in {version_dir.name}/")
-    if version_dir.parent.name != manifest.name:
+    if check_location and version_dir.parent.name != manifest.name:
         raise ManifestError(f"{path} says name {manifest.name} but lies in {version_dir.parent.name}/")
     manifest.directory = version_dir.resolve()
     return manifest
