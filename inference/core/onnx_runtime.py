@@ -26,6 +26,8 @@ class Session:
 
 
 def probabilities(out):
-    """float32 class probabilities as float64 rounded to the 7 decimals float32 carries, so that
-    0.97 is written 0.97 and not 0.9700000286102295."""
-    return np.round(np.asarray(out, dtype=np.float64), 7)
+    """float32 class probabilities as float64, renormalised (a forest's float32 sum of 100 votes
+    of 0.01 is 0.9999993, not 1) and rounded to the 7 decimals float32 carries, so that 0.97 is
+    written 0.97 and not 0.9700000286102295."""
+    p = np.asarray(out, dtype=np.float64)
+    return np.round(p / p.sum(axis=1, keepdims=True), 7)
