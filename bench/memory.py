@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from inference.launcher import GunicornServer
+from inference.testing import GunicornServer
 
 MB = 1024 * 1024
 DIGIT = base64.b64encode((Path(__file__).parents[1] / "docs" / "digit-7.png").read_bytes()).decode()

@@ -19,7 +19,7 @@ import requests
 
 from bench.measure import measure, tool
 from bench.models import build_wide_mlp
-from inference.launcher import ROOT, GunicornServer, free_port
+from inference.testing import ROOT, GunicornServer, free_port
 
 ROW = {"features": [5.1, 3.5, 1.4, 0.2]}
 

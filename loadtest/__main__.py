@@ -103,7 +103,7 @@ def maybe_serve(url, wanted):
         raise SystemExit(f"--serve only starts a server on loopback, not {parts.hostname}")
     import os
 
-    from inference.launcher import GunicornServer
+    from inference.testing import GunicornServer
 
     workers = int(os.environ.get("WEB_CONCURRENCY", 4))
     server = GunicornServer(os.environ.get("MODEL_DIR", "artifacts"), workers=workers,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.launcher import GunicornServer
+from inference.testing import GunicornServer
 
 pytestmark = pytest.mark.e2e
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"

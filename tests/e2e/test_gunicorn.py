@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from inference.launcher import GunicornServer
+from inference.testing import GunicornServer
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from inference.launcher import GunicornServer
+from inference.testing import GunicornServer
 from inference.train import build_model
 from tests.e2e.load import SteadyLoad
 from tests.e2e.slowmodel import add_slow_model

@@ -6,7 +6,7 @@ import base64
 import numpy as np
 import pytest
 
-from inference.launcher import GunicornServer
+from inference.testing import GunicornServer
 from inference.train import _split, digits_data
 from tests.api.test_images import digit_picture
 

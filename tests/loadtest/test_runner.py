@@ -99,7 +99,7 @@ def test_serve_starts_the_bundled_server_and_stops_it(model_dir, monkeypatch, ca
     """``--serve`` with nothing on the port: start this project's server there, measure, stop it."""
     import requests
 
-    from inference.launcher import free_port
+    from inference.testing import free_port
 
     port = free_port()
     monkeypatch.setenv("MODEL_DIR", str(model_dir))

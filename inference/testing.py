@@ -1,6 +1,6 @@
-"""Start a real Gunicorn (``gunicorn.conf.py`` + ``wsgi:app``) on a free loopback port.
+"""Testing helpers: start a real Gunicorn (``gunicorn.conf.py`` + ``wsgi:app``) on a free loopback port.
 
-Used by the end-to-end tests, the load tester and the benchmarks; never by the server itself."""
+Used by the end-to-end tests, the load tester's ``--serve`` and the benchmarks; never by the server itself."""
 
 import os
 import signal
