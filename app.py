@@ -3,7 +3,7 @@
 from flask import Flask
 
 from inference import config as settings
-from inference.api import docs, errors, health, models, monitoring, registry, request_id, security, v2
+from inference.api import docs, errors, health, models, monitoring, plane, request_id, security, v2
 from inference.api.jsonio import OrjsonProvider
 from inference.logs import configure_logging
 
@@ -22,7 +22,7 @@ def create_app(config=None):
     monitoring.init_app(app)  # then timing, so that refused requests are logged and counted too
     security.init_app(app)
     errors.init_app(app)
-    registry.init_app(app)
+    plane.init_app(app)
     app.register_blueprint(health.bp)
     models.init_app(app)
     app.register_blueprint(v2.bp)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.core.manifest import read_manifest
-from inference.core.predictors import predictor_for
+from inference.core.runtimes import runtime_for
 from inference.export import export
 from inference.train import held_out
 
@@ -58,7 +58,7 @@ def main(argv=None):
             x = np.resize(data, (rows, data.shape[1])).astype(np.float64)
             eager = None
             for version, label in FORMATS.items():
-                p = predictor_for(read_manifest(scratch / name / str(version)), coalesce=False).load()
+                p = runtime_for(read_manifest(scratch / name / str(version))).load()
                 median, p99 = time_call(lambda p=p, x=x: p.predict(x), args.repeat if rows == 1 else args.repeat // 4)
                 eager = eager or median
                 lines.append(f"| {name} | {rows} | {label} | {median * 1e6:,.1f} | {p99 * 1e6:,.1f} | "

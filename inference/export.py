@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from inference.core.manifest import read_manifest, sha256_file, version_dirs, write_manifest
-from inference.core.predictors import predictor_for
 from inference.core.registry import LATEST, parse_version
+from inference.core.runtimes import runtime_for
 
 log = logging.getLogger("inference.export")
 TOLERANCE = 1e-5
@@ -74,7 +74,7 @@ def export(model_dir, name, fmt, source_version=LATEST, rows=None):
     manifest = read_manifest(versions[version])
     if manifest.framework != "pytorch":
         raise ExportError(f"{name}/{version} is {manifest.framework}; only pytorch versions are exported")
-    source = predictor_for(manifest, coalesce=False).load()
+    source = runtime_for(manifest).load()
     x = np.asarray(rows if rows is not None else held_out(name), dtype=np.float64)
     example = torch.from_numpy(np.ascontiguousarray(source.preprocess(x[:2]), dtype=np.float32))
 
@@ -90,7 +90,7 @@ def export(model_dir, name, fmt, source_version=LATEST, rows=None):
                "source": {"model": name, "version": version, "framework": "pytorch", "sha256": manifest.sha256}}
         new.pop("architecture", None)
         write_manifest(tmp, new)
-        exported = predictor_for(read_manifest(tmp, check_location=False), coalesce=False).load()
+        exported = runtime_for(read_manifest(tmp, check_location=False)).load()
         expected, got = source.predict(x), exported.predict(x)
         diff = float(np.abs(np.asarray(got, np.float64) - np.asarray(expected, np.float64)).max())
         parity = {"rows": len(x), "data": "held-out split" if rows is None else "given rows",

@@ -36,20 +36,42 @@ MODEL_INFO = Gauge("inference_model_info", "Loaded model versions (1 per model v
                    ["model", "version", "framework", "sha256"], multiprocess_mode="livemax")
 
 
-def observe_inference(predictor, seconds, rows):
-    """Record one forward pass of ``predictor``."""
-    INFERENCE_LATENCY.labels(predictor.name, str(predictor.version)).observe(seconds)
+class MetricsObserver:
+    """Records what the serving core reports (``inference.core.served.Observer``).
+
+    Label children are resolved once per model version (on load), not on every request."""
+
+    def __init__(self):
+        self._children = {}
+
+    def _for(self, model):
+        children = self._children.get(model)
+        if children is None:
+            labels = (model.name, model.version_label)
+            children = (INFERENCE_LATENCY.labels(*labels), COALESCED.labels(*labels), BATCH_SIZE.labels(*labels))
+            self._children[model] = children
+        return children
+
+    def loaded(self, model):
+        """Publish a loaded model version."""
+        m = model.manifest
+        MODEL_INFO.labels(m.name, model.version_label, m.framework, m.sha256).set(1)
+        self._for(model)
+
+    def forward(self, model, seconds, rows):
+        """One forward pass (inside the model lock)."""
+        self._for(model)[0].observe(seconds)
+
+    def merged(self, model, requests, rows):
+        """A forward pass that served ``requests`` requests at once."""
+        self._for(model)[1].observe(requests)
+
+    def predicted(self, model, rows):
+        """One prediction request of ``rows`` rows."""
+        self._for(model)[2].observe(rows)
 
 
-def observe_coalesced(predictor, requests, rows):
-    """Record a forward pass that served ``requests`` requests at once."""
-    COALESCED.labels(predictor.name, str(predictor.version)).observe(requests)
-
-
-def mark_loaded(predictor):
-    """Publish a loaded model version."""
-    m = predictor.manifest
-    MODEL_INFO.labels(m.name, str(m.version), m.framework, m.sha256).set(1)
+OBSERVER = MetricsObserver()
 
 
 def exposition():

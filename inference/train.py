@@ -173,7 +173,8 @@ def compile_forest(model, x_train, x_test, folder):
         import onnxruntime
         from skl2onnx import to_onnx
 
-        from inference.core.onnx_runtime import Session, probabilities
+        from inference.core.onnx_runtime import Session
+        from inference.core.runtimes.base import normalise
     except ImportError as exc:
         log.warning("not compiling the forest (%s): it will be served by scikit-learn", exc)
         return None
@@ -188,7 +189,7 @@ def compile_forest(model, x_train, x_test, folder):
     parity = {"tolerance": PARITY_TOLERANCE, "onnxruntime": onnxruntime.__version__}
     for label, rows in (("held_out", x_test), ("random", random_rows)):
         expected = model.predict_proba(rows)
-        got = probabilities(session.run(rows))
+        got = normalise(session.run(rows))
         parity[label] = {"rows": len(rows), "max_abs_diff": float(np.abs(got - expected).max()),
                          "argmax_agreement": float((got.argmax(1) == expected.argmax(1)).mean())}
     parity["passed"] = all(parity[k]["max_abs_diff"] <= PARITY_TOLERANCE for k in ("held_out", "random"))

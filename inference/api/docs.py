@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from inference.api import openapi
-from inference.api.registry import get_registry
+from inference.api.plane import get_registry
 
 bp = Blueprint("docs", __name__)
 ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"}

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from inference import __version__
-from inference.api.registry import get_registry
+from inference.api.plane import get_registry
 from inference.core.errors import NotReady
 
 bp = Blueprint("health", __name__)

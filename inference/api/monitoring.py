@@ -10,6 +10,9 @@ from inference import metrics
 
 bp = Blueprint("monitoring", __name__)
 access_log = logging.getLogger("inference.access")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+UNMATCHED = "<unmatched>"
+MAX_LOGGED_PATH = 256
 
 
 @bp.get("/metrics")
@@ -25,29 +28,37 @@ def start_timer():
     g.in_flight = True
 
 
+def method_label(method):
+    """The method as a metric label: a known HTTP method, else "other" (clients may invent methods)."""
+    return method if method in METHODS else "other"
+
+
 def observe(response):
-    """Log the request and count it; bodies are never logged."""
+    """Log the request and count it; bodies are never logged.
+
+    Every label comes from a bounded set, whether or not the request was authenticated: the
+    method from METHODS or "other", the route from the URL rules (or UNMATCHED), the model only
+    when one was resolved (a loaded model version).
+    """
     started = g.get("started")
     seconds = time.perf_counter() - started if started is not None else 0.0
-    route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-    model = response.headers.get("X-Model-Name", "")
-    version = response.headers.get("X-Model-Version", "")
-    rows = g.get("rows")
-    metrics.REQUESTS.labels(route, request.method, model, version, str(response.status_code)).inc()
-    metrics.REQUEST_LATENCY.labels(route, request.method).observe(seconds)
-    if rows is not None:
-        metrics.BATCH_SIZE.labels(model, version).observe(rows)
+    route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+    method = method_label(request.method)
+    model = g.get("model")
+    name, version = (model.name, model.version_label) if model is not None else ("", "")
+    metrics.REQUESTS.labels(route, method, name, version, str(response.status_code)).inc()
+    metrics.REQUEST_LATENCY.labels(route, method).observe(seconds)
     if current_app.config["ACCESS_LOG"] and access_log.isEnabledFor(logging.INFO):
         access_log.info("request", extra={"access": {
             "request_id": g.get("request_id"),
-            "method": request.method,
-            "path": request.path,
+            "method": method,
+            "path": request.path[:MAX_LOGGED_PATH],
             "route": route,
-            "model": model or None,
-            "version": int(version) if version else None,
+            "model": name or None,
+            "version": model.version if model is not None else None,
             "status": response.status_code,
             "latency_ms": round(seconds * 1000, 3),
-            "rows": rows,
+            "rows": g.get("rows"),
         }})
     return response
 

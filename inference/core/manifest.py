@@ -1,4 +1,7 @@
-"""The model manifest (``model.json``): reading, checking, hashing (SPEC 2)."""
+"""The model manifest (``model.json``): reading, checking, hashing. The README's "Model
+repository" section describes the layout and every key."""
+
+from __future__ import annotations
 
 import hashlib
 import json
@@ -6,21 +9,37 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from inference.core.errors import IntegrityError, ManifestError
 
 MANIFEST_NAME = "model.json"
-FRAMEWORKS = ("pytorch", "torchscript", "onnx", "sklearn")
 TASKS = ("classification", "regression")
+SCORES = ("logits", "probabilities")
 # A weights file is a bare name inside its version folder: no separators, no "..".
 WEIGHTS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# A version is a positive integer written in ASCII digits ("²" and "１" pass str.isdigit, not this).
+VERSION_NAME = re.compile(r"[1-9][0-9]*")
 HASH_CHUNK = 1 << 20
 
 
-def sha256_file(path):
+def parse_version_name(text: str) -> int | None:
+    """The version number a folder name or URL segment spells, or None when it spells none."""
+    return int(text) if VERSION_NAME.fullmatch(text) else None
+
+
+def _known_framework(name: str) -> bool:
+    from inference.core.runtimes import RUNTIMES  # the runtimes register the framework names
+
+    if name not in RUNTIMES:
+        raise ValidationError(f"unknown framework {name!r}; this server runs {sorted(RUNTIMES)}")
+    return True
+
+
+def sha256_file(path: Path | str) -> str:
     """Return the hex SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -57,6 +76,7 @@ class _InputsSchema(Schema):
 class _OutputsSchema(Schema):
     labels = fields.List(fields.String())
     names = fields.List(fields.String())
+    scores = fields.String(validate=validate.OneOf(SCORES))  # a classifier's forward output; default by framework
 
 
 class _ArchitectureSchema(Schema):
@@ -98,7 +118,7 @@ class ManifestSchema(Schema):
 
     name = fields.String(required=True, validate=validate.Regexp(MODEL_NAME))
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    framework = fields.String(required=True, validate=validate.OneOf(FRAMEWORKS))
+    framework = fields.String(required=True, validate=_known_framework)
     task = fields.String(required=True, validate=validate.OneOf(TASKS))
     file = fields.String(required=True, validate=validate.Regexp(WEIGHTS_NAME))
     sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
@@ -143,53 +163,67 @@ class Manifest:
     task: str
     file: str
     sha256: str
-    inputs: dict
-    outputs: dict
-    architecture: dict = None
-    preprocessing: dict = None
-    created: str = None
-    data: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
-    source: dict = None
-    serving: dict = None
-    compiled: dict = None
-    directory: Path = None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    architecture: dict[str, Any] | None = None
+    preprocessing: dict[str, Any] | None = None
+    created: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] | None = None
+    serving: dict[str, Any] | None = None
+    compiled: dict[str, Any] | None = None
+    directory: Path = field(default_factory=Path)
 
     @property
-    def features(self):
+    def key(self) -> str:
+        """``name/version``, as logs and readiness name a version."""
+        return f"{self.name}/{self.version}"
+
+    @property
+    def features(self) -> list[str] | None:
         """Feature names in the order the model expects them (None for image models)."""
         return self.inputs.get("features")
 
     @property
-    def image(self):
+    def image(self) -> dict[str, Any] | None:
         """The image input spec, or None for tabular models."""
         return self.inputs.get("image")
 
     @property
-    def labels(self):
+    def labels(self) -> list[str] | None:
         """Class labels (classifiers) or None."""
         return self.outputs.get("labels")
 
     @property
-    def weights_path(self):
+    def weights_path(self) -> Path:
         """Absolute path of the weights file."""
         return self.directory / self.file
 
-    def verify(self, file=None, sha256=None):
-        """Raise IntegrityError unless the weights file (or ``file``) hashes to the recorded SHA-256."""
-        path = self.directory / (file or self.file)
+    def verify(self, file: str | None = None, sha256: str | None = None) -> None:
+        """Raise IntegrityError unless the weights file (or ``file``) hashes to the recorded SHA-256.
+
+        Messages name the file inside the repository (``name/version/file``), never an absolute path.
+        """
+        file = file or self.file
+        where = f"{self.key}/{file}"
+        path = self.directory / file
         expected = sha256 or self.sha256
         if not path.is_file():
-            raise ManifestError(f"weights file {path} is missing")
+            raise ManifestError(f"weights file {where} is missing")
         actual = sha256_file(path)
         if actual != expected:
             raise IntegrityError(
-                f"sha256 mismatch for {path}: manifest says {expected}, file is {actual}; "
-                "refusing to deserialise it"
+                f"sha256 mismatch for {where}: manifest says {expected}, file is {actual}; refusing to deserialise it"
             )
 
 
-def read_manifest(version_dir, check_location=True):
+def _where(path: Path) -> str:
+    """``name/version/model.json``: where a manifest is, inside the repository."""
+    return "/".join(path.parts[-3:])
+
+
+def read_manifest(version_dir: Path | str, check_location: bool = True) -> Manifest:
     """Read and check ``<version_dir>/model.json``; raise ManifestError when unusable.
 
     ``check_location=False`` skips the name/version-folder checks, for a version still being
@@ -197,27 +231,28 @@ def read_manifest(version_dir, check_location=True):
     """
     version_dir = Path(version_dir)
     path = version_dir / MANIFEST_NAME
+    where = _where(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ManifestError(f"{path} is missing") from None
+        raise ManifestError(f"{where} is missing") from None
     except (OSError, ValueError) as exc:
-        raise ManifestError(f"{path} is not readable JSON: {exc}") from None
+        raise ManifestError(f"{where} is not readable JSON: {exc}") from None
     if not isinstance(raw, dict):
-        raise ManifestError(f"{path} must hold a JSON object")
+        raise ManifestError(f"{where} must hold a JSON object")
     try:
         manifest = ManifestSchema().load(raw)
     except ValidationError as exc:
-        raise ManifestError(f"{path} is invalid: {exc.messages}") from None
+        raise ManifestError(f"{where} is invalid: {exc.messages}") from None
     if check_location and version_dir.name != str(manifest.version):
-        raise ManifestError(f"{path} says version {manifest.version} but lies in {version_dir.name}/")
+        raise ManifestError(f"{where} says version {manifest.version} but lies in {version_dir.name}/")
     if check_location and version_dir.parent.name != manifest.name:
-        raise ManifestError(f"{path} says name {manifest.name} but lies in {version_dir.parent.name}/")
+        raise ManifestError(f"{where} says name {manifest.name} but lies in {version_dir.parent.name}/")
     manifest.directory = version_dir.resolve()
     return manifest
 
 
-def write_manifest(version_dir, manifest_dict):
+def write_manifest(version_dir: Path | str, manifest_dict: dict[str, Any]) -> None:
     """Write ``model.json`` atomically (temp file, then rename)."""
     path = Path(version_dir) / MANIFEST_NAME
     tmp = path.with_suffix(".json.tmp")
@@ -225,15 +260,20 @@ def write_manifest(version_dir, manifest_dict):
     os.replace(tmp, path)
 
 
-def version_dirs(model_dir, name):
-    """Return ``{version: path}`` for the integer-named folders under ``model_dir/name``."""
+def version_dirs(model_dir: Path | str, name: str) -> dict[int, Path]:
+    """Return ``{version: path}`` for the version-named folders under ``model_dir/name``."""
     root = Path(model_dir) / name
     if not root.is_dir():
         return {}
-    return {int(p.name): p for p in root.iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) > 0}
+    found = {}
+    for p in root.iterdir():
+        version = parse_version_name(p.name)
+        if version is not None and p.is_dir():
+            found[version] = p
+    return found
 
 
-def model_names(model_dir):
+def model_names(model_dir: Path | str) -> list[str]:
     """Return the model folder names under ``model_dir``, sorted."""
     root = Path(model_dir)
     if not root.is_dir():

@@ -1,25 +1,36 @@
-"""Tabular rows <-> the model's input matrix and its response rows (SPEC 3.1, 3.2).
+"""Tabular rows -> the model's input matrix. The request schemas have already checked every
+value's type; here is the one check of what depends on the model: the row width and the names."""
 
-The HTTP schemas have already checked that every value is a finite number; here we check
-only what depends on the model: feature count and feature names.
-"""
+from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from inference.core.errors import ValidationFailed
+from inference.core.manifest import Manifest
 
 
-def to_matrix(rows, features, field="inputs"):
-    """Return a float64 matrix in the model's feature order.
+def input_width(manifest: Manifest) -> int:
+    """Values per row: the feature count, or the pixels of an image model."""
+    image = manifest.image
+    return image["width"] * image["height"] if image else len(manifest.features or ())
 
-    ``rows`` is a 2-D float array (positional values) or a list of name->value dicts.
+
+def to_matrix(rows: np.ndarray | list[dict[str, Any]], manifest: Manifest, field: str = "inputs") -> np.ndarray:
+    """A float64 matrix in the model's feature order.
+
+    ``rows`` is a 2-D float array (positional values) or a list of name->value dicts; ``field``
+    names the request field in errors.
     """
+    features = manifest.features or []
     if isinstance(rows, np.ndarray):
-        if rows.shape[1] != len(features):
-            raise ValidationFailed(
-                f"each row needs {len(features)} values ({', '.join(features)}), got {rows.shape[1]}",
-                {field: [f"Expected {len(features)} values per row, got {rows.shape[1]}."]},
-            )
+        width = input_width(manifest)
+        if rows.ndim != 2 or rows.shape[1] != width:
+            got = rows.shape[1] if rows.ndim == 2 else rows.shape
+            names = f" ({', '.join(features)})" if features else ""
+            raise ValidationFailed(f"each row needs {width} values{names}, got {got} (shape [batch, {width}] expected)",
+                                   {field: [f"Expected {width} values per row, got {got}."]})
         return rows
     wanted = set(features)
     for i, row in enumerate(rows):
@@ -31,43 +42,3 @@ def to_matrix(rows, features, field="inputs"):
             where = {field: {str(i): errors}} if field == "inputs" else {field: errors}
             raise ValidationFailed("feature names do not match the model's features", where)
     return np.array([[row[name] for name in features] for row in rows], dtype=np.float64)
-
-
-def classification_rows(probabilities, labels):
-    """Return one ``{prediction, class_id, confidence, probabilities}`` dict per row."""
-    class_ids = probabilities.argmax(axis=1).tolist()
-    rows = []
-    for class_id, probs in zip(class_ids, probabilities.tolist(), strict=False):
-        rows.append(
-            {
-                "prediction": labels[class_id],
-                "class_id": class_id,
-                "confidence": probs[class_id],
-                "probabilities": dict(zip(labels, probs, strict=False)),
-            }
-        )
-    return rows
-
-
-def regression_rows(outputs):
-    """Return one array of output values per row (the JSON provider writes arrays as lists)."""
-    return list(outputs)
-
-
-def response_body(name, version, output, labels, single):
-    """The SPEC 3.2 answer: classifier (``labels`` given) or regressor, one row or a batch."""
-    rows = classification_rows(output, labels) if labels else regression_rows(output)
-    body = {"model": name, "version": version}
-    if not single:
-        body["predictions"] = rows
-    elif labels:
-        body.update(rows[0])
-    else:
-        body["prediction"] = rows[0]
-    return body
-
-
-def top_k(probabilities, labels, k):
-    """The ``k`` most probable labels of one row, most probable first, as ``{label: p}``."""
-    order = np.argsort(-probabilities, kind="stable")[:k]
-    return {labels[i]: float(probabilities[i]) for i in order}

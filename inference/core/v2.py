@@ -1,13 +1,22 @@
-"""Open Inference Protocol (KServe V2) tensors: decoding requests, JSON or with the binary tensor
-data extension, and encoding responses (SPEC 4). No Flask here."""
+"""Open Inference Protocol (KServe V2): decoding request tensors, JSON or with the binary tensor
+data extension, the model's tensor metadata, and encoding a ``Prediction`` as output tensors.
+No Flask here. The README's "Open Inference Protocol" section lists what is supported."""
+
+from __future__ import annotations
 
 import math
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import orjson
 
 from inference.core.errors import BadRequest
+from inference.core.images import decode_base64
+from inference.core.prediction import Prediction
+from inference.core.served import ServedModel
+from inference.core.tabular import input_width
 
 # V2 datatype -> little-endian numpy dtype (BYTES is handled apart).
 NUMERIC = {
@@ -29,9 +38,9 @@ class V2Error(BadRequest):
 @dataclass
 class Tensor:
     name: str
-    shape: list
+    shape: list[int]
     datatype: str
-    data: object  # flat: a numpy array (numeric), or a list of bytes (binary BYTES) or str (JSON BYTES)
+    data: Any  # flat: a numpy array (numeric), or a list of bytes (binary BYTES) or str (JSON BYTES)
 
 
 def split_body(body, header_length):
@@ -164,10 +173,83 @@ def requested_outputs(header, available):
     return names
 
 
-def output_tensor(name, array_or_list, datatype):
+def output_tensor(name: str, values: Any, datatype: str) -> dict[str, Any]:
     """One response output in JSON form."""
     if datatype == "BYTES":
-        return {"name": name, "datatype": "BYTES", "shape": [len(array_or_list)], "data": list(array_or_list)}
-    array = np.ascontiguousarray(array_or_list)
+        return {"name": name, "datatype": "BYTES", "shape": [len(values)], "data": list(values)}
+    array = np.ascontiguousarray(values)
     # the JSON provider writes numpy arrays natively (float32 in its shortest form: 0.6, not 0.6000000238)
     return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": array.reshape(-1)}
+
+
+def model_io(model: ServedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The model's V2 input and output tensor descriptions."""
+    m = model.manifest
+    if m.image:
+        inputs = [{"name": "image", "datatype": "BYTES", "shape": [-1]}]
+    else:
+        inputs = [{"name": "input", "datatype": "FP32", "shape": [-1, input_width(m)]}]
+    if model.is_classifier:
+        n = len(model.labels or ())
+        outputs = [{"name": "probabilities", "datatype": "FP64", "shape": [-1, n]},
+                   {"name": "label", "datatype": "BYTES", "shape": [-1]},
+                   {"name": "class_id", "datatype": "INT64", "shape": [-1]}]
+    else:
+        outputs = [{"name": "output", "datatype": "FP32", "shape": [-1, len(m.outputs["names"])]}]
+    return inputs, outputs
+
+
+def model_metadata(model: ServedModel, versions: list[int]) -> dict[str, Any]:
+    """``GET /v2/models/<name>``: name, versions, platform, input and output tensors."""
+    inputs, outputs = model_io(model)
+    return {"name": model.name, "versions": [str(v) for v in versions], "platform": model.runtime.v2_platform,
+            "inputs": inputs, "outputs": outputs}
+
+
+def parse_request(body: bytes, header_length: str | None) -> tuple[dict[str, Any], list[Tensor]]:
+    """The request's JSON header and its decoded input tensors."""
+    head, binary = split_body(body, header_length)
+    try:
+        header = orjson.loads(head)
+    except orjson.JSONDecodeError as exc:
+        raise V2Error(f"malformed JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise V2Error("the inference request must be a JSON object")
+    return header, decode_inputs(header, binary)
+
+
+def model_input(model: ServedModel, tensors: list[Tensor]) -> np.ndarray | list[bytes | str]:
+    """The rows of the model's one input: a matrix (tabular) or the encoded pictures (image models)."""
+    if len(tensors) != 1:
+        raise V2Error(f"model {model.name!r} takes exactly one input tensor, got {len(tensors)}")
+    tensor = tensors[0]
+    expected, _ = model_io(model)
+    if tensor.name != expected[0]["name"]:
+        raise V2Error(f"unexpected input {tensor.name!r}; model {model.name!r} takes {expected[0]['name']!r}")
+    if model.manifest.image:
+        if tensor.datatype != "BYTES" or len(tensor.shape) != 1:
+            raise V2Error("input 'image' must be BYTES with shape [batch], one encoded PNG or JPEG each")
+        return [decode_base64(item) if isinstance(item, str) else item for item in tensor.data]
+    if tensor.datatype not in FEATURE_TYPES:
+        raise V2Error(f"input 'input' must be numeric ({', '.join(FEATURE_TYPES)}), not {tensor.datatype}")
+    if len(tensor.shape) != 2:
+        raise V2Error(f"input 'input' must have shape [batch, {input_width(model.manifest)}], got {tensor.shape}")
+    return np.asarray(tensor.data, dtype=np.float64).reshape(tensor.shape)
+
+
+def response(prediction: Prediction, header: dict[str, Any]) -> dict[str, Any]:
+    """The inference response: the outputs the request asked for (all by default), and its id."""
+    model = prediction.model
+    _, spec = model_io(model)
+    wanted = requested_outputs(header, [o["name"] for o in spec])
+    if model.is_classifier:
+        encoders = {"probabilities": lambda: output_tensor("probabilities", prediction.outputs, "FP64"),
+                    "label": lambda: output_tensor("label", prediction.predicted_labels, "BYTES"),
+                    "class_id": lambda: output_tensor("class_id", prediction.class_ids.astype(np.int64), "INT64")}
+    else:
+        encoders = {"output": lambda: output_tensor("output", np.asarray(prediction.outputs, np.float32), "FP32")}
+    body = {"model_name": model.name, "model_version": model.version_label,
+            "outputs": [encoders[name]() for name in wanted]}
+    if "id" in header:
+        body["id"] = header["id"]
+    return body

@@ -94,7 +94,7 @@ def test_json_with_charset_is_accepted(client):
 
 def test_500_is_json_without_a_stack_trace(make_app, monkeypatch, caplog):
     app = make_app(MODELS=["linear"])
-    predictor = app.extensions["registry"].get("linear")
+    predictor = app.extensions["dataplane"].registry.get("linear")
     monkeypatch.setattr(predictor, "predict", lambda m: 1 / 0)
     r = app.test_client().post("/models/linear/predict", json={"features": [1, 2, 3]},
                                headers={"X-Request-ID": "req-500"})

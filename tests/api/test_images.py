@@ -25,7 +25,7 @@ def digit_picture(values, fmt="PNG", scale=10):
 def test_digits(app):
     """Held-out digits that the model classifies right from their raw pixel values."""
     _, x_test, _, y_test = _split(*digits_data())
-    predictor = app.extensions["registry"].get("digits-cnn")
+    predictor = app.extensions["dataplane"].registry.get("digits-cnn")
     right = predictor.predict(x_test).argmax(1) == y_test
     return [(x, str(y)) for x, y, ok in zip(x_test, y_test, right, strict=False) if ok][:10]
 

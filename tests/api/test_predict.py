@@ -82,7 +82,7 @@ def test_concurrent_valid_and_invalid_requests_through_the_coalescer(app):
     invalid one its 400, whatever batch it would have shared."""
     import threading
 
-    assert app.extensions["registry"].get("linear").runner.coalescing
+    assert app.extensions["dataplane"].registry.get("linear").runner.coalescing
     failures = []
 
     def client(k):

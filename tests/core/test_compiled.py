@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from inference.core.manifest import read_manifest
-from inference.core.predictors import predictor_for
 from inference.core.registry import ModelRegistry
+from inference.core.runtimes import runtime_for
 
 pytest.importorskip("onnxruntime")
 
@@ -24,9 +24,10 @@ def test_forest_is_served_by_onnxruntime_with_recorded_parity(model_dir):
     parity = manifest.compiled["parity"]
     assert parity["passed"] and parity["held_out"]["max_abs_diff"] <= parity["tolerance"]
     assert parity["random"]["rows"] >= 1000
-    compiled = predictor_for(manifest).load()
-    plain = predictor_for(manifest, use_compiled=False).load()
-    assert (compiled.runtime, plain.runtime) == ("onnxruntime", "scikit-learn")
+    compiled = runtime_for(manifest).load()
+    plain = runtime_for(manifest, use_compiled=False).load()
+    assert (compiled.engine, plain.engine) == ("onnxruntime", "scikit-learn")
+    assert (compiled.file, plain.file) == ("model.onnx", "model.joblib")
     x = _iris_test_rows()
     np.testing.assert_allclose(compiled.predict(x), plain.predict(x), atol=1e-5)
     assert (compiled.predict(x).argmax(1) == plain.predict(x).argmax(1)).all()
@@ -46,7 +47,7 @@ def test_failed_parity_falls_back_to_scikit_learn(model_copy, caplog):
     path.write_text(json.dumps(manifest))
     with caplog.at_level(logging.WARNING, logger="inference"):
         registry = ModelRegistry(model_copy, ["iris-rf"]).load_all()
-    assert registry.get("iris-rf").runtime == "scikit-learn"
+    assert registry.get("iris-rf").runtime.engine == "scikit-learn"
     assert any("parity" in r.getMessage() for r in caplog.records)
 
 

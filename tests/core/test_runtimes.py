@@ -5,23 +5,27 @@ import pytest
 import torch
 
 from inference.core.manifest import read_manifest
-from inference.core.predictors import SklearnPredictor, TorchPredictor, predictor_for
+from inference.core.runtimes import RUNTIMES, frameworks, runtime_for
+from inference.core.runtimes.pytorch import PyTorchRuntime
+from inference.core.runtimes.sklearn import SklearnRuntime
+from inference.core.served import ServedModel
 
 
-def _load(model_dir, name, **options):
-    return predictor_for(read_manifest(model_dir / name / "1"), **options).load()
+def _load(model_dir, name, use_compiled=True, **options):
+    runtime = runtime_for(read_manifest(model_dir / name / "1"), use_compiled).load()
+    return ServedModel(runtime, **options)
 
 
 def test_linear_regression_values(model_dir):
     p = _load(model_dir, "linear")
-    assert isinstance(p, TorchPredictor)
+    assert isinstance(p.runtime, PyTorchRuntime)
     out = p.predict(np.array([[1.0, 2.0, 3.0], [0.5, 0.2, 0.1]]))
     np.testing.assert_allclose(out, [[0.6], [0.08]], atol=1e-6)
 
 
 def test_torch_model_is_in_eval_mode(model_dir):
     p = _load(model_dir, "iris-mlp")
-    assert not p.model.training
+    assert not p.runtime.model.training
 
 
 @pytest.mark.parametrize("name", ["iris-mlp", "iris-rf", "diabetes-risk"])
@@ -36,16 +40,16 @@ def test_classifier_probabilities_sum_to_one(model_dir, name):
 
 def test_sklearn_uses_predict_proba(model_dir):
     p = _load(model_dir, "iris-rf", use_compiled=False)
-    assert isinstance(p, SklearnPredictor)
+    assert isinstance(p.runtime, SklearnRuntime)
     x = np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
-    np.testing.assert_allclose(p.predict(x), p.model.predict_proba(x))
+    np.testing.assert_allclose(p.predict(x), p.runtime.model.predict_proba(x))
 
 
 def test_one_forward_pass_per_batch(model_dir, monkeypatch):
     p = _load(model_dir, "iris-mlp")
     calls = []
-    original = p.model.forward
-    monkeypatch.setattr(p.model, "forward", lambda x: calls.append(x.shape) or original(x))
+    original = p.runtime.model.forward
+    monkeypatch.setattr(p.runtime.model, "forward", lambda x: calls.append(x.shape) or original(x))
     p.predict(np.ones((7, 4)))
     assert calls == [torch.Size([7, 4])]
 
@@ -76,5 +80,29 @@ def test_standardisation_is_applied_before_the_network(model_dir):
     mean = np.array(p.manifest.preprocessing["standardize"]["mean"])
     scale = np.array(p.manifest.preprocessing["standardize"]["scale"])
     with torch.inference_mode():
-        logits = p.model(torch.tensor((raw - mean) / scale, dtype=torch.float32))
+        logits = p.runtime.model(torch.tensor((raw - mean) / scale, dtype=torch.float32))
     np.testing.assert_allclose(p.predict(raw), torch.softmax(logits.double(), 1).numpy(), atol=1e-6)
+
+
+def test_frameworks_come_from_the_runtime_classes():
+    assert frameworks() == ["onnx", "pytorch", "sklearn", "torchscript"]
+    assert {cls.framework for cls in RUNTIMES.values()} == set(frameworks())
+
+
+def test_non_finite_outputs_fail_only_their_own_caller(model_dir):
+    """The finite check runs after a merged batch is split, so one caller's overflow is its own."""
+    from inference.core.errors import OutOfRange
+
+    p = _load(model_dir, "linear")
+    with pytest.raises(OutOfRange):
+        p.predict(np.array([[1e300, 0.0, 0.0]]))
+    np.testing.assert_allclose(p.predict(np.array([[1.0, 2.0, 3.0]])), [[0.6]], atol=1e-6)
+
+
+def test_postprocess_softmaxes_logits_and_renormalises_float32_probabilities(model_dir):
+    from inference.core.runtimes.base import normalise, softmax
+
+    np.testing.assert_allclose(softmax(np.array([[0.0, np.log(3.0)]])), [[0.25, 0.75]])
+    votes = np.full((1, 3), 1 / 3, dtype=np.float32)
+    assert normalise(votes).sum() == pytest.approx(1.0, abs=1e-6)  # the documented tolerance
+    assert normalise(votes).dtype == np.float64

@@ -1,0 +1,66 @@
+"""Model runtimes, one class per framework, registered by the framework name a manifest gives.
+
+A new framework is one new class decorated with ``@register``: the manifest's list of frameworks
+and the V2 platform names come from this registry.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from inference.core.runtimes.base import Runtime
+
+if TYPE_CHECKING:
+    from inference.core.manifest import Manifest
+
+log = logging.getLogger(__name__)
+RUNTIMES: dict[str, type[Runtime]] = {}
+
+
+def register(cls: type[Runtime]) -> type[Runtime]:
+    """Class decorator: serve manifests whose ``framework`` is ``cls.framework`` with ``cls``."""
+    RUNTIMES[cls.framework] = cls
+    return cls
+
+
+def frameworks() -> list[str]:
+    """Every framework name a manifest may give."""
+    return sorted(RUNTIMES)
+
+
+def runtime_for(manifest: Manifest, use_compiled: bool = True) -> Runtime:
+    """An unloaded runtime for ``manifest``: its verified compiled twin when it has one and
+    ``use_compiled`` allows it, else the runtime of its framework."""
+    twin = compiled_twin(manifest) if use_compiled else None
+    if twin is not None:
+        return twin
+    try:
+        cls = RUNTIMES[manifest.framework]
+    except KeyError:
+        raise LookupError(f"framework {manifest.framework!r} is not supported by this server") from None
+    return cls(manifest)
+
+
+def compiled_twin(manifest: Manifest) -> Runtime | None:
+    """The ONNX Runtime twin of ``manifest`` when its parity check passed and onnxruntime is installed."""
+    compiled = manifest.compiled
+    if not compiled:
+        return None
+    key = f"{manifest.name}/{manifest.version}"
+    if not compiled["parity"].get("passed"):
+        log.warning("%s: compiled %s form failed its parity check; serving with %s", key, compiled["format"],
+                    manifest.framework, extra={"event": "compiled_skipped", "model": key})
+        return None
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        log.info("%s: onnxruntime is not installed; serving with %s", key, manifest.framework,
+                 extra={"event": "compiled_skipped", "model": key})
+        return None
+    # The twin answers in the form its source does (a forest's probabilities, a network's logits).
+    return RUNTIMES["onnx"](manifest, artifact={"scores": RUNTIMES[manifest.framework].scores, **compiled})
+
+
+# The built-in runtimes register themselves on import.
+from inference.core.runtimes import onnx, pytorch, sklearn  # noqa: E402,F401

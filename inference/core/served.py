@@ -1,0 +1,79 @@
+"""A loaded runtime as the server runs it: behind its runner (a lock, or a lock that coalesces
+waiting requests) and watched by an observer (the metrics). The runtime knows neither."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import numpy as np
+
+from inference.core.batching import DEFAULT_MAX_ROWS, runner_for
+from inference.core.manifest import Manifest
+from inference.core.runtimes import Runtime
+
+
+class Observer(Protocol):
+    """What the serving core reports; ``inference.metrics`` implements it."""
+
+    def loaded(self, model: ServedModel) -> None: ...
+
+    def forward(self, model: ServedModel, seconds: float, rows: int) -> None: ...
+
+    def merged(self, model: ServedModel, requests: int, rows: int) -> None: ...
+
+    def predicted(self, model: ServedModel, rows: int) -> None: ...
+
+
+class NullObserver:
+    """Reports nowhere (tools and tests that run models outside the server)."""
+
+    def loaded(self, model: ServedModel) -> None:
+        pass
+
+    def forward(self, model: ServedModel, seconds: float, rows: int) -> None:
+        pass
+
+    def merged(self, model: ServedModel, requests: int, rows: int) -> None:
+        pass
+
+    def predicted(self, model: ServedModel, rows: int) -> None:
+        pass
+
+
+class ServedModel:
+    """One loaded model version: ``predict(matrix)`` is safe to call from many threads at once."""
+
+    def __init__(self, runtime: Runtime, coalesce: bool = True, observer: Observer | None = None):
+        """``coalesce`` is the server's default; the manifest's ``serving`` section may override it."""
+        self.runtime = runtime
+        self.manifest: Manifest = runtime.manifest
+        self.observer: Observer = observer or NullObserver()
+        serving = self.manifest.serving or {}
+        self.runner = runner_for(self._forward, serving.get("coalesce", coalesce),
+                                 serving.get("max_batch_rows", DEFAULT_MAX_ROWS), on_batch=self._merged)
+        # Resolved once: these go into every answer's headers, logs and metric labels.
+        self.name = self.manifest.name
+        self.version = self.manifest.version
+        self.version_label = str(self.version)
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.runtime.is_classifier
+
+    @property
+    def labels(self) -> list[str] | None:
+        return self.manifest.labels
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Probabilities or values for a float64 matrix of raw feature values; only the model call is serialised."""
+        return self.runtime.postprocess(self.runner.run(self.runtime.preprocess(matrix)))
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        started = time.perf_counter()
+        out = self.runtime.forward(x)
+        self.observer.forward(self, time.perf_counter() - started, len(x))
+        return out
+
+    def _merged(self, requests: int, rows: int) -> None:
+        self.observer.merged(self, requests, rows)
