@@ -11,10 +11,7 @@ from inference.logs import configure_logging
 def create_app(config=None):
     """Build the Flask app. ``config`` overrides the environment, which overrides the defaults."""
     app = Flask(__name__)
-    app.config.update(settings.defaults())
-    app.config.update(settings.from_env())
-    app.config.update(config or {})
-    settings.check(app.config)
+    app.config.update(settings.load(config))
     configure_logging(app.config["LOG_LEVEL"])
     app.json = OrjsonProvider(app)
 

@@ -1,56 +1,58 @@
-"""Gunicorn settings, read from the environment (SPEC 5). Used by ``make serve`` and
-``gunicorn -c gunicorn.conf.py wsgi:app``; every value has a default that serves safely on
-loopback. The README's configuration table lists them all."""
+"""Gunicorn settings. Used by ``make serve`` and ``gunicorn -c gunicorn.conf.py wsgi:app``; every
+value has a default that serves safely on loopback. Each comes from an environment variable read
+through ``inference.config`` (the one table of settings, which the README's configuration table
+lists)."""
 
 import os
 import shutil
 import tempfile
 
+from inference import config as _settings
 from inference.logs import dict_config
 
-
-def _int(name, default):
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
-
+# Gunicorn reads every module-level name that matches one of its settings ("config" is one), so
+# helper names here start with an underscore.
+_server = _settings.load(scope=_settings.SERVER)
+_app = _settings.load(scope=_settings.APP)
 
 # --- Socket ---------------------------------------------------------------------------------
 # Loopback only by default; put a reverse proxy or load balancer in front to expose it.
-bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{_int('PORT', 8000)}"
+bind = _server["GUNICORN_BIND"] or f"127.0.0.1:{_server['PORT']}"
 
 # --- Workers --------------------------------------------------------------------------------
 # WEB_CONCURRENCY: worker processes (each loads every configured model once).
-workers = _int("WEB_CONCURRENCY", 4)
+workers = _server["WEB_CONCURRENCY"]
 # gthread: each worker serves GUNICORN_THREADS requests at once; the model lock serialises
 # only the forward pass, so parsing and serialising overlap with inference.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = _int("GUNICORN_THREADS", 2)
+worker_class = _server["GUNICORN_WORKER_CLASS"]
+threads = _server["GUNICORN_THREADS"]
 
 # --- Timeouts -------------------------------------------------------------------------------
 # timeout: a worker silent this long is killed and replaced. graceful_timeout: how long
 # in-flight requests get to finish after SIGTERM or a reload. keepalive: idle seconds a
 # client connection is kept open (keep it above the load balancer's idle timeout).
-timeout = _int("GUNICORN_TIMEOUT", 30)
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
+timeout = _server["GUNICORN_TIMEOUT"]
+graceful_timeout = _server["GUNICORN_GRACEFUL_TIMEOUT"]
+keepalive = _server["GUNICORN_KEEPALIVE"]
 
 # --- Recycling ------------------------------------------------------------------------------
 # max_requests: restart a worker after this many requests (0 = never), with a random jitter
 # so that workers do not all restart at once.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 10)
+max_requests = _server["GUNICORN_MAX_REQUESTS"]
+max_requests_jitter = _server["GUNICORN_MAX_REQUESTS_JITTER"]
+if max_requests_jitter is None:
+    max_requests_jitter = max_requests // 10
 
 # --- Control socket -------------------------------------------------------------------------
 # Gunicorn 27's runtime control socket defaults to one path per user, which two servers on a
 # machine would share; off unless GUNICORN_CONTROL_SOCKET names a path for this instance.
-_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
-if _control_socket:
-    control_socket = _control_socket
-control_socket_disable = not _control_socket
+if _server["GUNICORN_CONTROL_SOCKET"]:
+    control_socket = _server["GUNICORN_CONTROL_SOCKET"]
+control_socket_disable = not _server["GUNICORN_CONTROL_SOCKET"]
 
 # --- Logging --------------------------------------------------------------------------------
 # JSON lines for Gunicorn's own messages too; the app writes the request log (inference.access).
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = _app["LOG_LEVEL"].lower()
 logconfig_dict = dict_config(loglevel)
 
 # --- Metrics --------------------------------------------------------------------------------
@@ -69,7 +71,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # GUNICORN_PRELOAD_LIBRARIES is on, so their code and data pages are shared by every worker
 # (copy-on-write) instead of each worker holding its own copy; importing torch starts no
 # threads, and each worker sets its thread pools in post_fork.
-if os.environ.get("GUNICORN_PRELOAD_LIBRARIES", "1") == "1":
+if _server["GUNICORN_PRELOAD_LIBRARIES"]:
     import gc
 
     import torch  # noqa: F401
@@ -80,7 +82,7 @@ if os.environ.get("GUNICORN_PRELOAD_LIBRARIES", "1") == "1":
         import onnxruntime  # noqa: F401
     except ImportError:
         import sklearn.ensemble  # noqa: F401
-    if os.environ.get("USE_COMPILED", "1").lower() in ("0", "false", "no", "off"):
+    if not _app["USE_COMPILED"]:
         import sklearn.ensemble  # noqa: F401,F811
 
     gc.freeze()  # keep the collector from touching, and so copying, the shared objects
@@ -90,9 +92,8 @@ if os.environ.get("GUNICORN_PRELOAD_LIBRARIES", "1") == "1":
 
 def torch_threads(workers_count, cores=None):
     """Intra-op threads per worker so that workers x threads does not exceed the cores."""
-    explicit = os.environ.get("TORCH_THREADS", "").strip()
-    if explicit:
-        return int(explicit)
+    if _server["TORCH_THREADS"]:
+        return _server["TORCH_THREADS"]
     cores = cores or os.cpu_count() or 1
     return max(1, cores // max(1, workers_count))
 

@@ -1,31 +1,21 @@
-"""Configuration from environment variables (SPEC 5): defaults, parsing, checking."""
+"""Configuration from environment variables, in one table: the app's settings (read by
+``create_app``) and the server's (read by ``gunicorn.conf.py``). The README's configuration
+table lists exactly these; a test keeps the two in step."""
+
+from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 MiB = 1024 * 1024
-
-# name -> (default, parser, help). The README's configuration table mirrors this.
-SETTINGS = {
-    "MODEL_DIR": ("artifacts", str, "model repository folder"),
-    "MODELS": (None, lambda v: [m.strip() for m in v.split(",") if m.strip()] or None,
-               "comma list of models to load (default: every folder in MODEL_DIR)"),
-    "DEFAULT_MODEL": ("iris-rf", str, "model served by POST /predict"),
-    "API_KEY": (None, str, "when set, required as 'Authorization: Bearer <key>' or 'X-API-Key'"),
-    "MAX_CONTENT_LENGTH": (8 * MiB, int, "largest request body in bytes (413 above)"),
-    "MAX_BATCH_ROWS": (10_000, int, "most rows in one request (413 above)"),
-    "MAX_IMAGE_PIXELS": (4096 * 4096, int, "largest image (width x height) an image model accepts (413 above)"),
-    "ACCESS_LOG": (True, lambda v: _bool(v), "write one JSON line per request (costs ~30 us of CPU each)"),
-    "LOG_LEVEL": ("INFO", lambda v: v.upper(), "log level: DEBUG, INFO, WARNING, ERROR"),
-    "LOAD_IN_BACKGROUND": (True, lambda v: _bool(v), "load models in a background thread; /ready is 503 until done"),
-    "MODEL_LOAD_WAIT": (30.0, float, "seconds a request waits for models still loading before a 503"),
-    "COALESCE": (True, lambda v: _bool(v), "merge requests waiting for a model into one forward pass"),
-    "USE_COMPILED": (True, lambda v: _bool(v), "serve a model's verified compiled twin (ONNX) when it has one"),
-    "PUBLIC_DOCS": (False, lambda v: _bool(v), "serve /docs and /openapi.json without the API key"),
-    "TORCH_THREADS": (None, int, "torch intra-op threads per worker (default: cores / workers)"),
-}
+APP = "app"
+SERVER = "server"
 
 
-def _bool(value):
+def parse_bool(value: str) -> bool:
+    """1/true/yes/on or 0/false/no/off, any case; anything else is an error."""
     text = value.strip().lower()
     if text in ("1", "true", "yes", "on"):
         return True
@@ -34,34 +24,94 @@ def _bool(value):
     raise ValueError(value)
 
 
+def parse_list(value: str) -> list[str] | None:
+    """A comma list; empty items dropped."""
+    return [item.strip() for item in value.split(",") if item.strip()] or None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its default, how its text is parsed, what it means, who reads it."""
+
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+    scope: str = APP
+
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in (
+    Setting("MODEL_DIR", "artifacts", str, "model repository folder"),
+    Setting("MODELS", None, parse_list, "comma list of models to load (default: every folder in MODEL_DIR)"),
+    Setting("DEFAULT_MODEL", "iris-rf", str, "model served by POST /predict"),
+    Setting("API_KEY", None, str, "when set, required as 'Authorization: Bearer <key>' or 'X-API-Key'"),
+    Setting("MAX_CONTENT_LENGTH", 8 * MiB, int, "largest request body in bytes (413 above)"),
+    Setting("MAX_BATCH_ROWS", 10_000, int, "most rows in one request (413 above)"),
+    Setting("MAX_IMAGE_PIXELS", 4096 * 4096, int, "largest image (width x height) an image model accepts (413 above)"),
+    Setting("ACCESS_LOG", True, parse_bool, "write one JSON line per request"),
+    Setting("LOG_LEVEL", "INFO", lambda v: v.strip().upper(), "log level: DEBUG, INFO, WARNING, ERROR"),
+    Setting("LOAD_IN_BACKGROUND", True, parse_bool, "load models in a background thread; /ready is 503 until done"),
+    Setting("MODEL_LOAD_WAIT", 30.0, float, "seconds a request waits for models still loading before a 503"),
+    Setting("COALESCE", True, parse_bool, "merge requests waiting for a model into one forward pass"),
+    Setting("USE_COMPILED", True, parse_bool, "serve a model's verified compiled twin (ONNX) when it has one"),
+    Setting("PUBLIC_DOCS", False, parse_bool, "serve /docs and /openapi.json without the API key"),
+    # Read by gunicorn.conf.py (the master), not by the app.
+    Setting("WEB_CONCURRENCY", 4, int, "Gunicorn worker processes", SERVER),
+    Setting("GUNICORN_THREADS", 2, int, "threads per worker (gthread)", SERVER),
+    Setting("GUNICORN_WORKER_CLASS", "gthread", str, "Gunicorn worker class", SERVER),
+    Setting("GUNICORN_BIND", None, str, "listen address (default 127.0.0.1:$PORT)", SERVER),
+    Setting("PORT", 8000, int, "port when GUNICORN_BIND is unset", SERVER),
+    Setting("GUNICORN_TIMEOUT", 30, int, "seconds before a silent worker is killed and replaced", SERVER),
+    Setting("GUNICORN_GRACEFUL_TIMEOUT", 30, int, "seconds in-flight requests get after SIGTERM or a reload", SERVER),
+    Setting("GUNICORN_KEEPALIVE", 5, int, "seconds an idle client connection stays open", SERVER),
+    Setting("GUNICORN_MAX_REQUESTS", 0, int, "recycle a worker after this many requests (0: never)", SERVER),
+    Setting("GUNICORN_MAX_REQUESTS_JITTER", None, int, "random spread of that limit (default a tenth)", SERVER),
+    Setting("GUNICORN_PRELOAD_LIBRARIES", True, parse_bool, "import the libraries in the master, shared by workers",
+            SERVER),
+    Setting("GUNICORN_CONTROL_SOCKET", None, str, "path of Gunicorn's control socket (default: off)", SERVER),
+    Setting("TORCH_THREADS", None, int, "torch intra-op threads per worker (default: cores / workers)", SERVER),
+    Setting("PROMETHEUS_MULTIPROC_DIR", None, str, "folder of the per-worker metrics files (default: a new "
+            "temporary folder per start)", SERVER),
+)}
+POSITIVE = ("MAX_CONTENT_LENGTH", "MAX_BATCH_ROWS", "MAX_IMAGE_PIXELS", "WEB_CONCURRENCY", "GUNICORN_THREADS",
+            "TORCH_THREADS", "PORT")
+
+
 class ConfigError(ValueError):
     """An environment variable has a value that cannot be used."""
 
 
-def defaults():
-    """Every setting at its default."""
-    return {name: default for name, (default, _, _) in SETTINGS.items()}
+def defaults(scope: str = APP) -> dict[str, Any]:
+    """Every setting of ``scope`` at its default."""
+    return {s.name: s.default for s in SETTINGS.values() if s.scope == scope}
 
 
-def from_env(environ=None):
-    """The settings present in ``environ`` (default ``os.environ``), parsed."""
+def from_env(environ: Mapping[str, str] | None = None, scope: str = APP) -> dict[str, Any]:
+    """The settings of ``scope`` present in ``environ`` (default ``os.environ``), parsed."""
     environ = os.environ if environ is None else environ
     parsed = {}
-    for name, (_, parse, _) in SETTINGS.items():
-        raw = environ.get(name)
-        if raw is None or raw == "":
+    for s in SETTINGS.values():
+        raw = environ.get(s.name)
+        if s.scope != scope or raw is None or raw == "":
             continue
         try:
-            parsed[name] = parse(raw)
+            parsed[s.name] = s.parse(raw)
         except ValueError:
-            raise ConfigError(f"{name}={raw!r} is not valid: {SETTINGS[name][2]}") from None
+            raise ConfigError(f"{s.name}={raw!r} is not valid: {s.help}") from None
     return parsed
 
 
-def check(config):
+def check(config: Mapping[str, Any]) -> None:
     """Raise ConfigError for values that parse but make no sense."""
-    for name in ("MAX_CONTENT_LENGTH", "MAX_BATCH_ROWS"):
-        if int(config[name]) < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {config[name]!r}")
-    if config.get("TORCH_THREADS") is not None and int(config["TORCH_THREADS"]) < 1:
-        raise ConfigError(f"TORCH_THREADS must be at least 1, got {config['TORCH_THREADS']!r}")
+    for name in POSITIVE:
+        value = config.get(name)
+        if value is not None and int(value) < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def load(overrides: Mapping[str, Any] | None = None, scope: str = APP,
+         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then the environment, then ``overrides``; checked."""
+    config = {**defaults(scope), **from_env(environ, scope), **(overrides or {})}
+    check(config)
+    return config

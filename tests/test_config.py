@@ -28,3 +28,32 @@ def test_environment_reaches_the_app(model_dir, monkeypatch):
     monkeypatch.setenv("LOAD_IN_BACKGROUND", "false")
     client = create_app().test_client()
     assert client.post("/predict", json={"features": [1, 2, 3]}).get_json()["prediction"] == [0.6]
+
+
+def _readme_settings():
+    """The variable names in the first column of the README's configuration table."""
+    import re
+    from pathlib import Path
+
+    text = Path(__file__).resolve().parents[1].joinpath("README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.MULTILINE))
+
+
+def test_readme_configuration_table_matches_the_settings_both_ways():
+    from inference.config import SETTINGS
+
+    documented = _readme_settings()
+    assert documented - set(SETTINGS) == set(), "documented in the README but unknown to inference.config"
+    assert set(SETTINGS) - documented == set(), "known to inference.config but missing from the README's table"
+
+
+def test_server_settings_are_parsed_with_the_same_rules():
+    from inference.config import SERVER, load
+
+    server = load(scope=SERVER, environ={"WEB_CONCURRENCY": "3", "GUNICORN_PRELOAD_LIBRARIES": "off"})
+    assert server["WEB_CONCURRENCY"] == 3 and server["GUNICORN_PRELOAD_LIBRARIES"] is False
+    with pytest.raises(ConfigError, match="GUNICORN_PRELOAD_LIBRARIES"):
+        load(scope=SERVER, environ={"GUNICORN_PRELOAD_LIBRARIES": "maybe"})
+    with pytest.raises(ConfigError, match="WEB_CONCURRENCY"):
+        load(scope=SERVER, environ={"WEB_CONCURRENCY": "0"})
