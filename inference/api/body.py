@@ -1,4 +1,5 @@
-"""Reading a request body as a JSON object (SPEC 3.4: 400, 413, 415)."""
+"""Reading a request body as a JSON object: 400 for what is not one, 413 over the size limit,
+415 for other content types."""
 
 import orjson
 from flask import request

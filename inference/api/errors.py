@@ -1,4 +1,5 @@
-"""The one place that turns exceptions into SPEC 3.4 JSON error bodies. Never a stack trace."""
+"""The one place that turns exceptions into JSON error bodies ({"error", "code", "details", "request_id"}).
+Never a stack trace."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""marshmallow schemas for request bodies (SPEC 3.1).
+"""marshmallow schemas for request bodies: `features` (one instance) or `inputs` (a batch), as the README shows.
 
 Big batches are validated vectorised: one pass over element types at C speed, then a single
 numpy conversion and a finiteness check. Python-level loops run only to name the first bad

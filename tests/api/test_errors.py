@@ -1,4 +1,4 @@
-"""Every status of SPEC 3.4, each as the JSON error body, never a stack trace."""
+"""Every status of the README's error table, each as the JSON error body, never a stack trace."""
 
 import pytest
 
