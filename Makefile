@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= artifacts
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install artifacts serve test test-fast lint clean help loadtest memory bench bench-deps bench-formats profile
+.PHONY: install artifacts serve test test-fast lint lock clean help loadtest memory bench bench-deps bench-formats profile
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -57,8 +57,19 @@ bench-formats: artifacts $(BENCH_STAMP)  ## PyTorch eager vs TorchScript vs ONNX
 profile: artifacts $(BENCH_STAMP)  ## where one worker's CPU goes for a one-row prediction (pyinstrument)
 	$(BIN)/python -m bench.profile --model-dir $(MODEL_DIR)
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff, and mypy on the serving core (inference/core)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# constraints.txt is the lock: every dependency, transitive ones included, at the exact version CI
+# tested. pip-compile keeps its pins unless told to upgrade one (make lock UPGRADE="--upgrade-package
+# flask"). torch stays 2.13.0, the CPU wheel the build machines carry (pip takes it from the local
+# disk): any other version pulls a multi-GB CUDA build.
+UPGRADE ?=
+lock: $(STAMP)  ## re-resolve constraints.txt (every dependency, pinned) from setup.cfg; keeps existing pins
+	$(BIN)/pip-compile --all-extras --strip-extras --no-emit-index-url --no-emit-find-links -q $(UPGRADE) \
+		--output-file constraints.txt setup.cfg
+	sed -i 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/' constraints.txt
 
 clean:  ## remove the venv, caches and built models
 	rm -rf $(VENV) .pytest_cache results

@@ -4,19 +4,21 @@ Only classes registered here can be built, so a manifest cannot make the server 
 arbitrary code.
 """
 
+from typing import Any
+
 import torch
 from torch import nn
 
-ARCHITECTURES = {}
+ARCHITECTURES: dict[str, type[nn.Module]] = {}
 
 
-def register(cls):
+def register(cls: type[nn.Module]) -> type[nn.Module]:
     """Class decorator: make an architecture buildable by its class name."""
     ARCHITECTURES[cls.__name__] = cls
     return cls
 
 
-def build(name, kwargs):
+def build(name: str, kwargs: dict[str, Any]) -> nn.Module:
     """Instantiate the registered architecture ``name`` with ``kwargs``."""
     try:
         cls = ARCHITECTURES[name]
@@ -69,7 +71,7 @@ class SimpleModel(nn.Module):
         return self.linear(x)
 
 
-def fill_constant(model, weight, bias):
+def fill_constant(model: nn.Module, weight: float, bias: float) -> nn.Module:
     """Set every weight of ``model`` to ``weight`` and every bias to ``bias`` (for SimpleModel)."""
     with torch.no_grad():
         for name, param in model.named_parameters():

@@ -7,11 +7,15 @@ no timer: a lone request takes the free lock at once and runs alone, so it never
 company. Under load, the callers that would have queued for the lock anyway share one pass.
 """
 
+from __future__ import annotations
+
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
 DEFAULT_MAX_ROWS = 256
+Forward = Callable[[np.ndarray], np.ndarray]
 
 
 class Locked:
@@ -19,11 +23,11 @@ class Locked:
 
     coalescing = False
 
-    def __init__(self, forward):
+    def __init__(self, forward: Forward):
         self._forward = forward
         self._lock = threading.Lock()
 
-    def run(self, x):
+    def run(self, x: np.ndarray) -> np.ndarray:
         """Return ``forward(x)``, serialised with every other caller."""
         with self._lock:
             return self._forward(x)
@@ -32,10 +36,10 @@ class Locked:
 class _Job:
     __slots__ = ("x", "result", "error", "done")
 
-    def __init__(self, x):
+    def __init__(self, x: np.ndarray):
         self.x = x
-        self.result = None
-        self.error = None
+        self.result: np.ndarray | None = None
+        self.error: Exception | None = None
         self.done = False
 
 
@@ -44,15 +48,16 @@ class Coalescer:
 
     coalescing = True
 
-    def __init__(self, forward, max_rows=DEFAULT_MAX_ROWS, on_batch=None):
+    def __init__(self, forward: Forward, max_rows: int = DEFAULT_MAX_ROWS,
+                 on_batch: Callable[[int, int], None] | None = None):
         self._forward = forward
         self.max_rows = max_rows
         self.on_batch = on_batch  # called as on_batch(requests, rows) for each merged pass
         self._model_lock = threading.Lock()
         self._queue_lock = threading.Lock()
-        self._queue = []
+        self._queue: list[_Job] = []
 
-    def run(self, x):
+    def run(self, x: np.ndarray) -> np.ndarray:
         """Return ``forward(x)``; the pass that computes it may also serve other callers."""
         job = _Job(x)
         with self._queue_lock:
@@ -66,19 +71,21 @@ class Coalescer:
                 break
         if job.error is not None:
             raise job.error
+        assert job.result is not None
         return job.result
 
-    def _take(self):
+    def _take(self) -> list[_Job]:
         """Pop queued jobs in arrival order up to the row cap (always at least one)."""
         with self._queue_lock:
-            taken, rows = [], 0
+            taken: list[_Job] = []
+            rows = 0
             while self._queue and (not taken or rows + len(self._queue[0].x) <= self.max_rows):
                 job = self._queue.pop(0)
                 taken.append(job)
                 rows += len(job.x)
             return taken
 
-    def _run_queued(self):
+    def _run_queued(self) -> None:
         jobs = self._take()
         if not jobs:
             return
@@ -102,7 +109,7 @@ class Coalescer:
             job.done = True
             start = end
 
-    def _run_alone(self, job):
+    def _run_alone(self, job: _Job) -> None:
         try:
             job.result = self._forward(job.x)
         except Exception as exc:
@@ -110,6 +117,7 @@ class Coalescer:
         job.done = True
 
 
-def runner_for(forward, coalesce, max_rows=DEFAULT_MAX_ROWS, on_batch=None):
+def runner_for(forward: Forward, coalesce: bool, max_rows: int = DEFAULT_MAX_ROWS,
+               on_batch: Callable[[int, int], None] | None = None) -> Locked | Coalescer:
     """A Coalescer when ``coalesce``, else a plain lock."""
     return Coalescer(forward, max_rows, on_batch) if coalesce else Locked(forward)

@@ -3,6 +3,10 @@
 The core raises these; exactly one place (``inference.api.errors``) renders them.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class InferenceError(Exception):
     """Base class: a message for humans, a stable code for machines, optional details."""
@@ -10,7 +14,7 @@ class InferenceError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message, details=None, headers=None):
+    def __init__(self, message: str, details: Any = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.details = details
@@ -64,7 +68,7 @@ class BatchTooLarge(PayloadTooLarge):
     code = "batch_too_large"
 
 
-def check_batch(rows, max_rows):
+def check_batch(rows: int, max_rows: int) -> None:
     """Raise BatchTooLarge when a request holds more than ``max_rows`` rows (MAX_BATCH_ROWS)."""
     if rows > max_rows:
         raise BatchTooLarge(f"the batch has {rows} rows; the limit is {max_rows} (MAX_BATCH_ROWS)",

@@ -8,11 +8,14 @@ decided by the mean of the border pixels, or forced by the manifest's ``invert``
 so that background is 0 and full ink is ``max_value``.
 """
 
+from __future__ import annotations
+
 import base64
 import binascii
 import io
 import re
 import warnings
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -31,7 +34,7 @@ class ImageTooLarge(PayloadTooLarge):
     code = "image_too_large"
 
 
-def decode_base64(text):
+def decode_base64(text: str) -> bytes:
     """Bytes from base64 text, with or without a ``data:image/...;base64,`` prefix."""
     payload = DATA_URL.sub("", text.strip(), count=1)
     try:
@@ -40,7 +43,7 @@ def decode_base64(text):
         raise InvalidImage("'image' is not valid base64", {"image": ["Not valid base64."]}) from None
 
 
-def open_image(data, max_pixels):
+def open_image(data: bytes, max_pixels: int) -> Image.Image:
     """Open PNG or JPEG bytes, refusing anything over ``max_pixels`` before decoding the pixels."""
     try:
         with warnings.catch_warnings():
@@ -60,7 +63,7 @@ def open_image(data, max_pixels):
     return image
 
 
-def to_row(image, spec):
+def to_row(image: Image.Image, spec: dict[str, Any]) -> np.ndarray:
     """One row of ``width * height`` values, background 0, full ink ``spec['max_value']``."""
     grey = ImageOps.exif_transpose(image).convert("L")
     small = np.asarray(grey.resize((spec["width"], spec["height"]), Image.Resampling.BOX), dtype=np.float64)
@@ -70,11 +73,11 @@ def to_row(image, spec):
     return (small / 255.0 * spec["max_value"]).reshape(1, -1)
 
 
-def _background_is_light(pixels):
+def _background_is_light(pixels: np.ndarray) -> bool:
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    return border.mean() > 127.5
+    return bool(border.mean() > 127.5)
 
 
-def image_to_matrix(data, spec, max_pixels):
+def image_to_matrix(data: bytes, spec: dict[str, Any], max_pixels: int) -> np.ndarray:
     """Bytes of a picture -> a (1, width*height) float matrix for the model."""
     return to_row(open_image(data, max_pixels), spec)

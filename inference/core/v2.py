@@ -43,7 +43,7 @@ class Tensor:
     data: Any  # flat: a numpy array (numeric), or a list of bytes (binary BYTES) or str (JSON BYTES)
 
 
-def split_body(body, header_length):
+def split_body(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     """(JSON header bytes, binary tail) of a request; the whole body is JSON without the header."""
     if header_length is None:
         return body, b""
@@ -60,9 +60,10 @@ def _count(shape):
     return math.prod(shape)
 
 
-def _check_shape(name, shape):
+def _check_shape(name: str, shape: Any) -> list[int]:
     if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
-        raise V2Error(f"input {name!r}: shape must be a list of non-negative integers, got {shape!r}")
+        raise V2Error(f"input {name!r}: shape must be a list of non-negative integers, got {str(shape)[:80]}")
+    return shape
 
 
 def _flatten(data):
@@ -110,7 +111,7 @@ def _bytes_from_binary(name, raw):
     return items
 
 
-def decode_inputs(header, binary):
+def decode_inputs(header: dict[str, Any], binary: bytes) -> list[Tensor]:
     """Validate the request's ``inputs`` and return them as Tensors (data flat, in row-major order)."""
     inputs = header.get("inputs")
     if not isinstance(inputs, list) or not inputs:
@@ -119,8 +120,8 @@ def decode_inputs(header, binary):
     for spec in inputs:
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
             raise V2Error("every input needs a string 'name'")
-        name, shape, datatype = spec["name"], spec.get("shape"), spec.get("datatype")
-        _check_shape(name, shape)
+        name, datatype = spec["name"], spec.get("datatype")
+        shape = _check_shape(name, spec.get("shape"))
         if not isinstance(datatype, str) or (datatype != "BYTES" and datatype not in NUMERIC):
             raise V2Error(f"input {name!r}: unknown datatype {datatype!r}")
         params = spec.get("parameters", {})
@@ -159,7 +160,7 @@ def decode_inputs(header, binary):
     return tensors
 
 
-def requested_outputs(header, available):
+def requested_outputs(header: dict[str, Any], available: list[str]) -> list[str]:
     """Names of the outputs to return: those asked for (each must exist), else all."""
     asked = header.get("outputs")
     if asked is None:

@@ -59,7 +59,7 @@ def compiled_twin(manifest: Manifest) -> Runtime | None:
                  extra={"event": "compiled_skipped", "model": key})
         return None
     # The twin answers in the form its source does (a forest's probabilities, a network's logits).
-    return RUNTIMES["onnx"](manifest, artifact={"scores": RUNTIMES[manifest.framework].scores, **compiled})
+    return RUNTIMES["onnx"](manifest, artifact={"scores": RUNTIMES[manifest.framework].default_scores, **compiled})
 
 
 # The built-in runtimes register themselves on import.

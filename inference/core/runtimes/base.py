@@ -28,7 +28,7 @@ class Runtime:
     framework: ClassVar[str]  # the manifest's ``framework`` this class serves
     engine: ClassVar[str]  # what computes the answer (metadata ``runtime``): "pytorch", "onnxruntime", ...
     v2_platform: ClassVar[str]  # the Open Inference Protocol's platform name
-    scores: ClassVar[str] = LOGITS  # a classifier's forward output, unless the manifest says otherwise
+    default_scores: ClassVar[str] = LOGITS  # a classifier's forward output, unless the manifest says otherwise
 
     def __init__(self, manifest: Manifest, artifact: dict[str, Any] | None = None):
         """``artifact`` (``{"file", "sha256", ...}``) names another file of the version to run, such
@@ -36,7 +36,8 @@ class Runtime:
         self.manifest = manifest
         self.file: str = artifact["file"] if artifact else manifest.file
         self.sha256: str = artifact["sha256"] if artifact else manifest.sha256
-        self.scores = (artifact or {}).get("scores") or manifest.outputs.get("scores") or type(self).scores
+        self.scores: str = ((artifact or {}).get("scores") or manifest.outputs.get("scores")
+                            or self.default_scores)
         self.model: Any = None
         standardize = (manifest.preprocessing or {}).get("standardize")
         self._mean = np.asarray(standardize["mean"]) if standardize else None

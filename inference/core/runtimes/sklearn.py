@@ -18,7 +18,7 @@ class SklearnRuntime(Runtime):
     framework = "sklearn"
     engine = "scikit-learn"
     v2_platform = "sklearn"
-    scores = PROBABILITIES
+    default_scores = PROBABILITIES
 
     def deserialize(self, path: Path) -> Any:
         import joblib
