@@ -11,14 +11,13 @@ holds the same network as the state_dict.
 import argparse
 import logging
 import os
-import shutil
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
-from inference.core.manifest import read_manifest, sha256_file, version_dirs, write_manifest
+from inference.core.manifest import MAX_GOLDEN_ROWS, read_manifest, sha256_file, version_dirs, write_manifest
+from inference.core.publish import publish
 from inference.core.registry import LATEST, parse_version
 from inference.core.runtimes import runtime_for
 
@@ -78,51 +77,55 @@ def export(model_dir, name, fmt, source_version=LATEST, rows=None):
     x = np.asarray(rows if rows is not None else held_out(name), dtype=np.float64)
     example = torch.from_numpy(np.ascontiguousarray(source.preprocess(x[:2]), dtype=np.float32))
 
-    new_version = max(versions) + 1
-    tmp = Path(model_dir) / name / f".tmp-{new_version}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        path = tmp / FILES[fmt]
+    def write(folder):
+        path = folder / FILES[fmt]
         WRITERS[fmt](source.model, example, path)
-        new = {**_public(manifest), "version": new_version, "framework": fmt, "file": path.name,
-               "sha256": sha256_file(path), "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        new = {**_public(manifest), "framework": fmt, "file": path.name, "sha256": sha256_file(path),
+               "created": datetime.now(UTC).isoformat(timespec="seconds"),
                "source": {"model": name, "version": version, "framework": "pytorch", "sha256": manifest.sha256}}
         new.pop("architecture", None)
-        write_manifest(tmp, new)
-        exported = runtime_for(read_manifest(tmp, check_location=False)).load()
+        new.pop("version", None)
+        write_manifest(folder, {**new, "name": name, "version": 1})
+        exported = runtime_for(read_manifest(folder, check_location=False)).load()
         expected, got = source.predict(x), exported.predict(x)
         diff = float(np.abs(np.asarray(got, np.float64) - np.asarray(expected, np.float64)).max())
         parity = {"rows": len(x), "data": "held-out split" if rows is None else "given rows",
                   "max_abs_diff": diff, "tolerance": TOLERANCE, "passed": diff <= TOLERANCE}
         if manifest.task == "classification":
             parity["argmax_agreement"] = float((got.argmax(1) == expected.argmax(1)).mean())
-        print(f"{name} v{version} -> {fmt} v{new_version}: max |difference| {diff:.3g} over {len(x)} held-out rows "
+        print(f"{name} v{version} -> {fmt}: max |difference| {diff:.3g} over {len(x)} held-out rows "
               f"(tolerance {TOLERANCE:g}): {'ok' if parity['passed'] else 'MISMATCH'}")
         if not parity["passed"]:
             raise ExportError(f"the {fmt} export differs from the source by {diff:.3g} > {TOLERANCE:g}; not written")
-        new["parity"] = parity
-        write_manifest(tmp, new)
-        final = Path(model_dir) / name / str(new_version)
-        os.rename(tmp, final)
-        return final
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return {**new, "parity": parity}
+
+    return publish(model_dir, name, write, golden_rows=x[:MAX_GOLDEN_ROWS].tolist())
 
 
 def _public(manifest):
     fields = ("name", "version", "framework", "task", "file", "sha256", "architecture", "inputs", "outputs",
-              "preprocessing", "data", "metrics", "serving")
+              "preprocessing", "data", "metrics", "serving")  # not golden: the export records its own
     return {k: getattr(manifest, k) for k in fields if getattr(manifest, k) is not None}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m inference.export", description=__doc__.splitlines()[0])
+def add_arguments(parser):
+    """The options of ``inference export`` (also ``python -m inference.export``)."""
     parser.add_argument("model")
     parser.add_argument("--format", required=True, choices=sorted(WRITERS))
     parser.add_argument("--version", default=LATEST, help="source version (default: the latest)")
-    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "artifacts"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "artifacts"),
+                        help="model repository (default: $MODEL_DIR or ./artifacts)")
+
+
+def main(argv=None):
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m inference.export", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args, parser=None):
+    """Export the version the arguments name."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
         path = export(args.model_dir, args.model, args.format, args.version)

@@ -1,8 +1,9 @@
 """Build the bundled models into the model repository, reproducibly (``python -m inference.train``).
 
 Every model is trained from data that scikit-learn ships, with fixed seeds and one thread, so
-the same library versions give byte-identical weights. Each version folder is written under a
-temporary name and renamed into place, so a crash never leaves a half-built version behind.
+the same library versions give byte-identical weights. Each version is published the one way
+every version is (``inference.core.publish``): a temporary folder renamed into place, so a crash
+never leaves a half-built version behind, with golden outputs from its first held-out rows.
 Each manifest records the held-out metrics measured here (and, for classifiers, the
 majority-class baseline beside them).
 """
@@ -11,14 +12,13 @@ import argparse
 import contextlib
 import logging
 import os
-import shutil
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
-from inference.core.manifest import sha256_file, version_dirs, write_manifest
+from inference.core.manifest import MAX_GOLDEN_ROWS, sha256_file, version_dirs
+from inference.core.publish import publish
 
 log = logging.getLogger("inference.train")
 SEED = 42
@@ -346,25 +346,20 @@ BUILDERS = {
 
 
 def build_model(model_dir, name, version=None, progress=True):
-    """Train ``name`` and write it as ``version`` (default: the next free one); return the folder."""
+    """Train ``name`` and write it as ``version`` (default: the next free one); return the folder.
+
+    The first held-out rows become the version's golden outputs."""
     manifest, save = BUILDERS[name](progress)
-    existing = version_dirs(model_dir, name)
-    version = version or (max(existing) + 1 if existing else 1)
-    root = Path(model_dir) / name
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".tmp-{version}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    weights = tmp / manifest["file"]
-    save(weights)
-    manifest = {"name": name, "version": version, **manifest,
-                "sha256": sha256_file(weights), "created": _now()}
-    write_manifest(tmp, manifest)
-    final = root / str(version)
-    if final.exists():
-        shutil.rmtree(final)
-    os.rename(tmp, final)
-    return final
+    features = manifest["inputs"].get("features")
+    if features:
+        manifest["inputs"]["types"] = {feature: {"type": "number"} for feature in features}
+
+    def write(folder):
+        save(folder / manifest["file"])
+        return {**manifest, "created": _now()}
+
+    rows = np.asarray(held_out(name), dtype=np.float64)[:MAX_GOLDEN_ROWS].tolist()
+    return publish(model_dir, name, write, golden_rows=rows, version=version, replace=version is not None)
 
 
 def build_all(model_dir, names=None, force=False, new_version=False, progress=True):
@@ -382,24 +377,33 @@ def build_all(model_dir, names=None, force=False, new_version=False, progress=Tr
     return built
 
 
-def main(argv=None):
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m inference.train", description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", choices=[[], *BUILDERS], metavar="MODEL",
+def add_arguments(parser):
+    """The options of ``inference train`` (also ``python -m inference.train``)."""
+    parser.add_argument("models", nargs="*", metavar="MODEL",
                         help=f"models to build (default: all of {', '.join(BUILDERS)})")
     parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "artifacts"),
                         help="model repository (default: $MODEL_DIR or ./artifacts)")
     parser.add_argument("--force", action="store_true", help="rebuild version 1 even if it exists")
     parser.add_argument("--new-version", action="store_true", help="build the next version number")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
+
+
+def run(args, parser):
+    """Build the bundled models the arguments name."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name in args.models or BUILDERS:
         if name not in BUILDERS:
-            parser.error(f"unknown model {name!r}")
+            parser.error(f"unknown model {name!r}; the bundled models are {', '.join(BUILDERS)}")
     build_all(args.model_dir, args.models or None, force=args.force, new_version=args.new_version,
               progress=not args.quiet and sys.stderr.isatty())
     return 0
+
+
+def main(argv=None):
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m inference.train", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv), parser)
 
 
 if __name__ == "__main__":

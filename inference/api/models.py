@@ -5,7 +5,7 @@ from flask import Blueprint, current_app
 
 from inference.api.body import read_image_bytes, read_json_object
 from inference.api.plane import answer_headers, get_plane, infer, infer_images, resolve
-from inference.api.schemas import TabularRequestSchema
+from inference.api.schemas import schema_for
 from inference.core.errors import InvalidBody
 from inference.core.registry import LATEST
 
@@ -38,12 +38,10 @@ def predict(name=None, version=LATEST):
     if "image" in body:
         raise InvalidBody(f"model {model.name!r} takes features, not an image: send "
                           "{\"features\": [...]} or {\"inputs\": [[...], ...]}")
-    request_ = current_app.extensions["tabular_schema"].load(body)
+    request_ = schema_for(model, current_app.config["MAX_BATCH_ROWS"]).load(body)
     prediction = infer(model, request_.rows, request_.field)
     return prediction.body(request_.single), 200, answer_headers(model)
 
 
 def init_app(app):
-    """One schema instance per app: building a marshmallow schema costs more than using one."""
-    app.extensions["tabular_schema"] = TabularRequestSchema(max_rows=app.config["MAX_BATCH_ROWS"])
     app.register_blueprint(bp)

@@ -7,10 +7,11 @@ value in an error.
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain
 
 import numpy as np
-from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validates_schema
 
 from inference.core.errors import check_batch
 
@@ -125,9 +126,146 @@ class TabularRequestSchema(Schema):
     features = Instance(metadata={"description": "One instance: numbers in feature order, or name -> number."})
     inputs = Rows(metadata={"description": "A batch: lists of numbers, or objects of name -> number."})
 
-    def __init__(self, max_rows=10_000, **kwargs):
+    def __init__(self, max_rows=10_000, integers=(), **kwargs):
+        """``integers``: ``(position, name)`` of the features whose values must be integral."""
         super().__init__(**kwargs)
         self.max_rows = max_rows
+        self.integers = tuple(integers)
+
+    @validates_schema(pass_original=True)
+    def _exactly_one(self, data, original, **kwargs):
+        present = [key for key in ("features", "inputs") if key in original]
+        if len(present) != 1:
+            raise ValidationError("Provide exactly one of 'features' or 'inputs'.", "_schema")
+
+    @post_load
+    def _make(self, data, **kwargs):
+        single = "features" in data
+        request = TabularRequest(data["features"] if single else data["inputs"], single)
+        if self.integers:
+            _check_integral(request, self.integers)
+        return request
+
+
+def _check_integral(request, integers):
+    """Integer features hold integral numbers (checked vectorised for a matrix)."""
+    rows = request.rows
+    for position, name in integers:
+        if isinstance(rows, np.ndarray):
+            if position >= rows.shape[1]:
+                continue  # a width mismatch is reported by the model's own check
+            column = rows[:, position]
+            bad = np.flatnonzero(column != np.round(column))
+            where = position
+        else:
+            bad = [i for i, row in enumerate(rows) if name in row and row[name] != int(row[name])]
+            where = name
+        if len(bad):
+            error = {where: ["Not an integer."]}
+            raise ValidationError({request.field: error if request.single else {int(bad[0]): error}})
+
+
+@lru_cache(maxsize=1024)
+def schema_for(model, max_rows):
+    """The request schema of one loaded model version, built once: typed rows for models with string
+    or boolean features, else the vectorised numeric schema (checking integer features)."""
+    m = model.manifest
+    if m.typed:
+        return TypedRequestSchema(m, max_rows)
+    integers = [(i, name) for i, name in enumerate(m.features or ()) if m.feature_type(name)["type"] == "integer"]
+    return TabularRequestSchema(max_rows=max_rows, integers=integers)
+
+
+# --- Typed features ---------------------------------------------------------------------------
+# Models with string or boolean features are validated row by row against their signature:
+# each value must have its feature's declared type, and every row names every feature.
+
+
+class StrictNumber(fields.Field):
+    """A finite JSON number (booleans, strings, null, NaN and Infinity refused)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if message := _value_error(value):
+            raise ValidationError(message)
+        return float(value)
+
+
+class StrictInteger(fields.Field):
+    """An integral JSON number (``3`` or ``3.0``; not ``3.5``, not ``true``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if _value_error(value) or value != int(value):
+            raise ValidationError("Not an integer.")
+        return int(value)
+
+
+class StrictBoolean(fields.Field):
+    """``true`` or ``false`` only (not 1, not "yes")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not bool:
+            raise ValidationError("Not a boolean: send true or false.")
+        return value
+
+
+FEATURE_FIELDS = {"number": StrictNumber, "integer": StrictInteger, "boolean": StrictBoolean,
+                  "string": lambda **kw: fields.String(**kw)}
+
+
+def row_schema(manifest):
+    """A schema of one row of the model's features, each with its declared type; all required, no extras."""
+    spec = {name: FEATURE_FIELDS[manifest.feature_type(name)["type"]](required=True) for name in manifest.features}
+    return Schema.from_dict(spec, name=f"{manifest.name}-row")(unknown=RAISE)
+
+
+class TypedRows(fields.Field):
+    """``features`` (one row) or ``inputs`` (a batch) for a model with typed features: rows are
+    objects by feature name, or lists in feature order."""
+
+    def __init__(self, single, **kwargs):
+        super().__init__(**kwargs)
+        self.single = single
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        schema = self.parent
+        features = schema.feature_names
+        rows = [value] if self.single else value
+        if not isinstance(rows, list) or (self.single and not isinstance(value, (dict, list))):
+            raise ValidationError("Must be an object of feature name to value, or a list of values in feature order."
+                                  if self.single else "Must be a list of rows.")
+        if not rows:
+            raise ValidationError("Must hold at least one row.")
+        check_batch(len(rows), schema.max_rows)
+        named, errors = [], {}
+        for i, row in enumerate(rows):
+            if isinstance(row, list):
+                if len(row) != len(features):
+                    errors[i] = [f"Row has {len(row)} values; expected {len(features)} ({', '.join(features)})."]
+                    continue
+                row = dict(zip(features, row, strict=True))
+            elif not isinstance(row, dict):
+                errors[i] = ["Must be an object of feature name to value, or a list of values in feature order."]
+                continue
+            try:
+                named.append(schema.rows.load(row))
+            except ValidationError as exc:
+                errors[i] = exc.messages
+        if errors:
+            raise ValidationError(errors[0] if self.single else errors)
+        return named
+
+
+class TypedRequestSchema(Schema):
+    """Exactly one of ``features`` or ``inputs``, for a model whose features have declared types."""
+
+    def __init__(self, manifest, max_rows=10_000, **kwargs):
+        super().__init__(**kwargs)
+        self.max_rows = max_rows
+        self.feature_names = list(manifest.features)
+        self.rows = row_schema(manifest)
+
+    features = TypedRows(single=True)
+    inputs = TypedRows(single=False)
 
     @validates_schema(pass_original=True)
     def _exactly_one(self, data, original, **kwargs):

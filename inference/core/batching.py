@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 DEFAULT_MAX_ROWS = 256
-Forward = Callable[[np.ndarray], np.ndarray]
+Forward = Callable[[Any], np.ndarray]
 
 
 class Locked:
@@ -27,7 +28,7 @@ class Locked:
         self._forward = forward
         self._lock = threading.Lock()
 
-    def run(self, x: np.ndarray) -> np.ndarray:
+    def run(self, x: Any) -> np.ndarray:
         """Return ``forward(x)``, serialised with every other caller."""
         with self._lock:
             return self._forward(x)
@@ -36,7 +37,7 @@ class Locked:
 class _Job:
     __slots__ = ("x", "result", "error", "done")
 
-    def __init__(self, x: np.ndarray):
+    def __init__(self, x: Any):
         self.x = x
         self.result: np.ndarray | None = None
         self.error: Exception | None = None
@@ -49,15 +50,17 @@ class Coalescer:
     coalescing = True
 
     def __init__(self, forward: Forward, max_rows: int = DEFAULT_MAX_ROWS,
-                 on_batch: Callable[[int, int], None] | None = None):
+                 on_batch: Callable[[int, int], None] | None = None,
+                 concat: Callable[[list[Any]], Any] = np.concatenate):
         self._forward = forward
+        self._concat = concat  # joins the queued inputs (matrices, or DataFrames) into one batch
         self.max_rows = max_rows
         self.on_batch = on_batch  # called as on_batch(requests, rows) for each merged pass
         self._model_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Job] = []
 
-    def run(self, x: np.ndarray) -> np.ndarray:
+    def run(self, x: Any) -> np.ndarray:
         """Return ``forward(x)``; the pass that computes it may also serve other callers."""
         job = _Job(x)
         with self._queue_lock:
@@ -93,7 +96,7 @@ class Coalescer:
             self._run_alone(jobs[0])
             return
         try:
-            out = self._forward(np.concatenate([job.x for job in jobs]))
+            out = self._forward(self._concat([job.x for job in jobs]))
         except Exception:
             # Something in the merged batch failed: run each request on its own, so that only
             # the request at fault gets the error.
@@ -118,6 +121,7 @@ class Coalescer:
 
 
 def runner_for(forward: Forward, coalesce: bool, max_rows: int = DEFAULT_MAX_ROWS,
-               on_batch: Callable[[int, int], None] | None = None) -> Locked | Coalescer:
+               on_batch: Callable[[int, int], None] | None = None,
+               concat: Callable[[list[Any]], Any] = np.concatenate) -> Locked | Coalescer:
     """A Coalescer when ``coalesce``, else a plain lock."""
-    return Coalescer(forward, max_rows, on_batch) if coalesce else Locked(forward)
+    return Coalescer(forward, max_rows, on_batch, concat) if coalesce else Locked(forward)

@@ -14,7 +14,7 @@ from inference.core.images import image_to_matrix
 from inference.core.prediction import Prediction
 from inference.core.registry import LATEST, ModelRegistry
 from inference.core.served import ServedModel
-from inference.core.tabular import to_matrix
+from inference.core.tabular import model_input
 
 
 class DataPlane:
@@ -32,7 +32,7 @@ class DataPlane:
     def infer(self, model: ServedModel, rows: np.ndarray | list[dict[str, Any]], field: str = "inputs") -> Prediction:
         """Run ``model`` on a batch of rows (a float matrix, or name->value dicts) in one forward pass."""
         check_batch(len(rows), self.max_batch_rows)
-        matrix = to_matrix(rows, model.manifest, field)
+        matrix = model_input(rows, model.manifest, field)
         if not len(matrix):
             raise ValidationFailed("the request holds no rows", {field: ["Must hold at least one row."]})
         started = time.perf_counter()

@@ -18,6 +18,9 @@ from inference.core.errors import IntegrityError, ManifestError
 MANIFEST_NAME = "model.json"
 TASKS = ("classification", "regression")
 SCORES = ("logits", "probabilities")
+FEATURE_TYPES = ("number", "integer", "boolean", "string")
+SERIALIZATIONS = ("joblib", "pickle", "skops")  # how a scikit-learn file was written
+MAX_GOLDEN_ROWS = 20
 # A weights file is a bare name inside its version folder: no separators, no "..".
 WEIGHTS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -61,8 +64,19 @@ class _ImageSchema(Schema):
     invert = fields.String(load_default="auto", validate=validate.OneOf(("auto", "always", "never")))
 
 
+class _FeatureTypeSchema(Schema):
+    """One feature's type; a string feature may list the categories seen in training."""
+
+    type = fields.String(required=True, validate=validate.OneOf(FEATURE_TYPES))
+    categories = fields.List(fields.String(), load_default=None)
+
+
 class _InputsSchema(Schema):
     features = fields.List(fields.String(), validate=validate.Length(min=1))
+    # name -> type; a feature left out is a number. Models with a string or boolean feature take
+    # a DataFrame (``frame``), as do estimators fitted on one.
+    types = fields.Dict(keys=fields.String(), values=fields.Nested(_FeatureTypeSchema), load_default=None)
+    frame = fields.Boolean(load_default=False)
     image = fields.Nested(_ImageSchema)
     dtype = fields.String(load_default="float32")
     shape = fields.List(fields.Integer(), load_default=None)
@@ -71,6 +85,22 @@ class _InputsSchema(Schema):
     def _one_kind(self, data, **kwargs):
         if ("features" in data) == ("image" in data):
             raise ValidationError("inputs need exactly one of features or image")
+        unknown = set(data.get("types") or ()) - set(data.get("features") or ())
+        if unknown:
+            raise ValidationError(f"types names features the model does not have: {sorted(unknown)}")
+
+
+class _GoldenSchema(Schema):
+    """Sample rows and the outputs the serving runtime gave for them when the version was written."""
+
+    inputs = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=MAX_GOLDEN_ROWS))
+    outputs = fields.List(fields.List(fields.Float(allow_nan=False)), required=True)
+    tolerance = fields.Float(required=True, validate=validate.Range(min=0))
+
+    @validates_schema
+    def _paired(self, data, **kwargs):
+        if len(data["inputs"]) != len(data["outputs"]):
+            raise ValidationError("golden needs one output row per input row")
 
 
 class _OutputsSchema(Schema):
@@ -132,6 +162,10 @@ class ManifestSchema(Schema):
     source = fields.Dict(load_default=None)
     serving = fields.Nested(_ServingSchema, load_default=None)
     compiled = fields.Nested(_CompiledSchema, load_default=None)
+    golden = fields.Nested(_GoldenSchema, load_default=None)
+    serialization = fields.String(load_default=None, validate=validate.OneOf(SERIALIZATIONS))
+    # skops: the types beyond skops' defaults that the operator confirmed the file may build
+    trusted_types = fields.List(fields.String(), load_default=list)
 
     @validates_schema
     def _consistent(self, data, **kwargs):
@@ -173,6 +207,9 @@ class Manifest:
     source: dict[str, Any] | None = None
     serving: dict[str, Any] | None = None
     compiled: dict[str, Any] | None = None
+    golden: dict[str, Any] | None = None
+    serialization: str | None = None
+    trusted_types: list[str] = field(default_factory=list)
     directory: Path = field(default_factory=Path)
 
     @property
@@ -184,6 +221,21 @@ class Manifest:
     def features(self) -> list[str] | None:
         """Feature names in the order the model expects them (None for image models)."""
         return self.inputs.get("features")
+
+    def feature_type(self, name: str) -> dict[str, Any]:
+        """``{"type": ..., "categories": ...}`` of one feature (numbers unless the manifest says otherwise)."""
+        return (self.inputs.get("types") or {}).get(name) or {"type": "number"}
+
+    @property
+    def typed(self) -> bool:
+        """True when a feature is a string or a boolean: such rows are validated by name and type
+        and reach the model as a DataFrame instead of a float matrix."""
+        return any(t["type"] in ("string", "boolean") for t in (self.inputs.get("types") or {}).values())
+
+    @property
+    def frame(self) -> bool:
+        """True when the model takes a DataFrame (typed features, or an estimator fitted on one)."""
+        return bool(self.inputs.get("frame")) or self.typed
 
     @property
     def image(self) -> dict[str, Any] | None:
@@ -260,7 +312,7 @@ def write_manifest(version_dir: Path | str, manifest_dict: dict[str, Any]) -> No
     os.replace(tmp, path)
 
 
-def version_dirs(model_dir: Path | str, name: str) -> dict[int, Path]:
+def version_dirs(model_dir: Path | str | os.PathLike[str], name: str) -> dict[int, Path]:
     """Return ``{version: path}`` for the version-named folders under ``model_dir/name``."""
     root = Path(model_dir) / name
     if not root.is_dir():

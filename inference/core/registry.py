@@ -8,6 +8,7 @@ import logging
 import threading
 from pathlib import Path
 
+from inference.core import golden
 from inference.core import manifest as manifests
 from inference.core.errors import IntegrityError, ModelNotFound, ModelUnavailable, VersionNotFound
 from inference.core.runtimes import runtime_for
@@ -95,7 +96,8 @@ class ModelRegistry:
         try:
             manifest = manifests.read_manifest(path)
             runtime = runtime_for(manifest, self.use_compiled).load()
-        except IntegrityError as exc:
+            golden.check(runtime)
+        except (IntegrityError, golden.GoldenMismatch) as exc:
             self._fail(key, str(exc), event="model_refused")
             return None
         except ImportError as exc:  # an optional runtime (onnxruntime) is not installed

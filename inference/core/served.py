@@ -4,7 +4,7 @@ waiting requests) and watched by an observer (the metrics). The runtime knows ne
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -51,7 +51,8 @@ class ServedModel:
         self.observer: Observer = observer or NullObserver()
         serving = self.manifest.serving or {}
         self.runner = runner_for(self._forward, serving.get("coalesce", coalesce),
-                                 serving.get("max_batch_rows", DEFAULT_MAX_ROWS), on_batch=self._merged)
+                                 serving.get("max_batch_rows", DEFAULT_MAX_ROWS), on_batch=self._merged,
+                                 concat=runtime.concat)
         # Resolved once: these go into every answer's headers, logs and metric labels.
         self.name = self.manifest.name
         self.version = self.manifest.version
@@ -65,11 +66,12 @@ class ServedModel:
     def labels(self) -> list[str] | None:
         return self.manifest.labels
 
-    def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """Probabilities or values for a float64 matrix of raw feature values; only the model call is serialised."""
-        return self.runtime.postprocess(self.runner.run(self.runtime.preprocess(matrix)))
+    def predict(self, rows: Any) -> np.ndarray:
+        """Probabilities or values for a float64 matrix of raw feature values (or a DataFrame, for
+        models with string features); only the model call is serialised."""
+        return self.runtime.postprocess(self.runner.run(self.runtime.preprocess(rows)))
 
-    def _forward(self, x: np.ndarray) -> np.ndarray:
+    def _forward(self, x: Any) -> np.ndarray:
         started = time.perf_counter()
         out = self.runtime.forward(x)
         self.observer.forward(self, time.perf_counter() - started, len(x))

@@ -1,5 +1,6 @@
-"""Tabular rows -> the model's input matrix. The request schemas have already checked every
-value's type; here is the one check of what depends on the model: the row width and the names."""
+"""Tabular rows -> the model's input: a float matrix, or a DataFrame for models with string or
+boolean features. The request schemas have already checked every value's type; here is the one
+check of what depends on the model: the row width and the feature names."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ def to_matrix(rows: np.ndarray | list[dict[str, Any]], manifest: Manifest, field
             raise ValidationFailed(f"each row needs {width} values{names}, got {got} (shape [batch, {width}] expected)",
                                    {field: [f"Expected {width} values per row, got {got}."]})
         return rows
+    check_names(rows, features, field)
+    return np.array([[row[name] for name in features] for row in rows], dtype=np.float64)
+
+
+def check_names(rows: list[dict[str, Any]], features: list[str], field: str) -> None:
+    """Every row names exactly the model's features."""
     wanted = set(features)
     for i, row in enumerate(rows):
         if row.keys() != wanted:
@@ -41,4 +48,25 @@ def to_matrix(rows: np.ndarray | list[dict[str, Any]], manifest: Manifest, field
             errors.update({name: ["Unknown field."] for name in extra})
             where = {field: {str(i): errors}} if field == "inputs" else {field: errors}
             raise ValidationFailed("feature names do not match the model's features", where)
-    return np.array([[row[name] for name in features] for row in rows], dtype=np.float64)
+
+
+# pandas dtype of each feature type: what an estimator fitted on a DataFrame saw.
+FRAME_DTYPES = {"number": "float64", "integer": "int64", "boolean": "bool", "string": "object"}
+
+
+def to_frame(rows: np.ndarray | list[dict[str, Any]], manifest: Manifest, field: str = "inputs") -> Any:
+    """A pandas DataFrame with the model's columns, in the order and the dtypes it was fitted with."""
+    import pandas as pd
+
+    features = manifest.features or []
+    if isinstance(rows, np.ndarray):
+        return pd.DataFrame(to_matrix(rows, manifest, field), columns=features)
+    check_names(rows, features, field)
+    columns = {name: pd.Series([row[name] for row in rows], dtype=FRAME_DTYPES[manifest.feature_type(name)["type"]])
+               for name in features}
+    return pd.DataFrame(columns)
+
+
+def model_input(rows: np.ndarray | list[dict[str, Any]], manifest: Manifest, field: str = "inputs") -> Any:
+    """What the model's runtime takes: a DataFrame for models with string or boolean features, else a matrix."""
+    return to_frame(rows, manifest, field) if manifest.typed else to_matrix(rows, manifest, field)

@@ -65,13 +65,29 @@ class Runtime:
         """Read the verified file into the object that ``forward`` calls."""
         raise NotImplementedError
 
-    def preprocess(self, x: np.ndarray) -> np.ndarray:
-        """The model's input from a float64 matrix of raw feature values (the manifest's standardisation)."""
+    def preprocess(self, x: Any) -> Any:
+        """The model's input from a float64 matrix of raw feature values: the manifest's
+        standardisation, or, for a model that takes a DataFrame, one with its columns."""
+        if self.manifest.frame:
+            if isinstance(x, np.ndarray):
+                import pandas as pd
+
+                x = pd.DataFrame(x, columns=self.manifest.features)
+            return x
         if self._mean is not None:
             x = (x - self._mean) / self._scale
         return x
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def concat(parts: list[Any]) -> Any:
+        """One batch from several requests' prepared inputs (matrices or DataFrames), for coalescing."""
+        if hasattr(parts[0], "iloc"):
+            import pandas as pd
+
+            return pd.concat(parts, ignore_index=True)
+        return np.concatenate(parts)
+
+    def forward(self, x: Any) -> np.ndarray:
         """The model call on a prepared batch: raw scores or values, one row per input row."""
         raise NotImplementedError
 
@@ -87,7 +103,7 @@ class Runtime:
                              "range the model computes in (float32)")
         return out
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: Any) -> np.ndarray:
         """All steps in this thread, without a lock (tests, exports, parity checks)."""
         return self.postprocess(self.forward(self.preprocess(x)))
 
