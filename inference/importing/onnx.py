@@ -135,9 +135,12 @@ def candidate(path: Path, *, features: list[str] | None = None, types: dict[str,
     if described["task"] == "classification" and described["scores"] == "probabilities":
         _rename_output(model, "probabilities")
     data = model.SerializeToString()
+
+    def write_files(folder: Path) -> None:
+        (folder / "model.onnx").write_bytes(data)
+
     cand = Candidate(framework="onnx", task=described["task"], features=described["features"],
-                     types=described["types"], file="model.onnx",
-                     write_files=lambda folder: (folder / "model.onnx").write_bytes(data) and None,
+                     types=described["types"], file="model.onnx", write_files=write_files,
                      labels=described["labels"], output_names=described["output_names"], frame=described["frame"],
                      scores=described["scores"], source={**(source or {}), "onnx_opset": _opset(model)},
                      sample=described["sample"])
