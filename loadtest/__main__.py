@@ -16,7 +16,7 @@ import requests
 from tqdm import tqdm
 
 from loadtest import processes, report
-from loadtest.selfcheck import MachineWatch, tester_cores, warnings_for
+from loadtest.selfcheck import MachineWatch, cores_used, warnings_for
 from loadtest.stats import find_knee, summarize
 from loadtest.target import build_target
 
@@ -90,7 +90,7 @@ def run_step(target, args, value, open_mode):
     watch = MachineWatch()
     with bar:
         result = processes.run(target, plan, args.processes, lambda done: bar.update(done - bar.n), watch)
-    total, busiest = tester_cores(result)
+    total, busiest = cores_used(result)
     n = len(result.process_cpu_s)
     row = {"rate" if open_mode else "concurrency": value, **summarize(result.samples, result.elapsed),
            "processes": n, "tester_cpu_cores": round(total, 3), "tester_busiest_process_cores": round(busiest, 3),

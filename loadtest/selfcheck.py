@@ -24,7 +24,7 @@ class MachineWatch:
         self.cores = cpu_count()
 
 
-def tester_cores(result):
+def cores_used(result):
     """``(all, busiest)``: cores the tester's processes used together, and its busiest load process."""
     if result.wall_s <= 0:
         return 0.0, 0.0
