@@ -22,7 +22,7 @@ class TransportError(Exception):
     """The request got no complete HTTP answer; the subclass says how."""
 
 
-class ConnectionError(TransportError):  # noqa: A001 - requests' name, kept for the reports
+class ConnectionError(TransportError):  # requests' name (shadows the builtin), kept for the reports
     """Could not connect, or the server closed or reset the connection before the answer ended."""
 
 
@@ -108,24 +108,9 @@ class Connection:
         self.opened += 1
 
     def _dropped(self):
-        """True when an idle connection is readable: the server closed it (or sent stray bytes)."""
+        """True when an idle connection is readable: the server closed it (or sent bytes nobody asked for)."""
         readable, _, _ = select.select([self.sock], [], [], 0)
-        if not readable:
-            return False
-        if not self.tls:
-            return True
-        # TLS 1.3 servers send session tickets after the handshake: readable, yet alive.
-        self.sock.setblocking(False)
-        try:
-            self.sock.recv(1)
-            return True  # end of stream, or bytes nobody asked for
-        except ssl.SSLWantReadError:
-            return False
-        except OSError:
-            return True
-        finally:
-            if self.sock is not None:
-                self.sock.settimeout(self.timeout)
+        return bool(readable)
 
     def _line(self):
         line = self.reader.readline(MAX_LINE + 1)

@@ -1,6 +1,7 @@
 """A tiny HTTP/1.1 server on loopback with behaviour the load-tester tests control."""
 
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,10 +86,17 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeServer:
-    def __init__(self, behaviour):
+    def __init__(self, behaviour, tls=None):
+        """``tls=(cert_file, key_file)`` serves https."""
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.behaviour = behaviour
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/predict"
+        scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/predict"
 
     def __enter__(self):
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()

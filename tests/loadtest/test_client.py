@@ -1,6 +1,8 @@
 """The lean keep-alive client against local servers whose behaviour is known."""
 
+import shutil
 import socket
+import subprocess
 import threading
 import time
 
@@ -119,6 +121,39 @@ def test_refused_is_a_connection_error():
     target = build_target("http://127.0.0.1:9/x", json_body="{}", timeout=1)
     with target.connect() as connection, pytest.raises(ConnectionError):
         target.send(connection)
+
+
+def test_https_keeps_one_verified_connection(tmp_path, monkeypatch):
+    """A certificate made for 127.0.0.1, trusted through SSL_CERT_FILE: the handshake happens once."""
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    behaviour = Behaviour()
+    with FakeServer(behaviour, tls=(cert, key)) as srv:
+        target = build_target(srv.url, json_body="{}", timeout=5)
+        with target.connect() as connection:
+            statuses = []
+            for _ in range(5):
+                statuses.append(target.send(connection))
+                time.sleep(0.02)
+    assert srv.url.startswith("https://") and statuses == [200] * 5
+    assert connection.opened == 1 and behaviour.connections == 1
+
+
+def test_https_with_an_untrusted_certificate_is_a_connection_error(tmp_path):
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+    with FakeServer(Behaviour(), tls=(cert, key)) as srv:
+        target = build_target(srv.url, json_body="{}", timeout=5)
+        with target.connect() as connection, pytest.raises(ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            target.send(connection)
 
 
 class _RawServer:
