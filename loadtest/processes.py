@@ -177,7 +177,9 @@ def _recv(pipe, proc):
     try:
         kind, payload = pipe.recv()
     except EOFError:
-        raise RuntimeError(f"load process {proc.name} exited with {proc.exitcode} before reporting") from None
+        proc.join(5)
+        raise RuntimeError(f"load process {proc.name} ended (exit code {proc.exitcode}) before reporting; "
+                           "a script that starts the tester needs an `if __name__ == '__main__':` guard") from None
     if kind == "error":
         raise RuntimeError(f"load process {proc.name} failed:\n{payload}")
     return kind, payload
