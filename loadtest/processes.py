@@ -90,17 +90,22 @@ def share(plan, k, n):
 def run_share(target, plan, k=0, n=1, start=None, on_sample=None):
     """Run process ``k``'s share of ``plan`` in this process; return ``(samples, elapsed)``."""
     part = share(plan, k, n)
-    kwargs = {"start": start} if on_sample is None else {"start": start, "on_sample": on_sample}
+    on_sample = on_sample or _ignore
     if plan.open:
-        return open_loop(target, part.rate, part.duration, part.warmup, part.max_in_flight, share=(k, n), **kwargs)
-    return closed_loop(target, part.concurrency, part.duration, part.n_requests, part.warmup, **kwargs)
+        return open_loop(target, part.rate, part.duration, part.warmup, part.max_in_flight, on_sample, start,
+                         share=(k, n))
+    return closed_loop(target, part.concurrency, part.duration, part.n_requests, part.warmup, on_sample, start)
+
+
+def _ignore(sample):
+    pass
 
 
 def run(target, plan, processes=None, on_progress=None, watch=None):
     """Run ``plan`` over ``processes`` processes (default: :func:`process_count`); return a Result.
 
     ``on_progress(n)`` is told how many requests have been recorded so far; ``watch`` (a
-    context manager, e.g. selfcheck.CpuWatch) is entered at the shared start and left at the end.
+    context manager, e.g. selfcheck.MachineWatch) is entered at the shared start and left at the end.
     """
     n = process_count(plan) if processes is None else processes
     if n < 1:
