@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 import requests
 from tqdm import tqdm
 
-from loadtest import report
-from loadtest.runner import closed_loop, open_loop
-from loadtest.selfcheck import CpuWatch, warnings_for
+from loadtest import processes, report
+from loadtest.selfcheck import MachineWatch, cores_used, warnings_for
 from loadtest.stats import find_knee, summarize
 from loadtest.target import build_target
 
@@ -30,6 +29,16 @@ def _numbers(text, kind):
     if not values or any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError("values must be positive")
     return values
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def parse_args(argv):
@@ -54,6 +63,8 @@ def parse_args(argv):
     p.add_argument("--warmup", type=float, default=1.0, help="seconds per step not recorded (default 1)")
     p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds (default 10)")
     p.add_argument("--max-in-flight", type=int, default=64, help="open loop: most requests at once (default 64)")
+    p.add_argument("-p", "--processes", type=_positive_int, metavar="N",
+                   help="client processes per step (default: one per 8 clients or 1,000 req/s, at most one per core)")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="write the results as JSON")
     p.add_argument("--csv", dest="csv_out", metavar="FILE", help="write one CSV row per step")
     p.add_argument("--plot", metavar="FILE.png", help="plot latency percentiles and throughput per step")
@@ -71,18 +82,20 @@ def parse_args(argv):
 
 def run_step(target, args, value, open_mode):
     """Run one step of the sweep and return its summary row."""
+    plan = processes.Plan(concurrency=None if open_mode else int(value), rate=value if open_mode else None,
+                          duration=args.duration, n_requests=args.requests, warmup=args.warmup,
+                          max_in_flight=args.max_in_flight)
     bar = tqdm(total=args.requests, unit="req", desc=f"{'rate' if open_mode else 'clients'} {value:g}",
                disable=args.no_progress, leave=False, dynamic_ncols=True)
-    with bar, CpuWatch() as watch:
-        if open_mode:
-            samples, elapsed = open_loop(target, value, args.duration, args.warmup, args.max_in_flight,
-                                         on_sample=lambda s: bar.update())
-        else:
-            samples, elapsed = closed_loop(target, int(value), args.duration, args.requests, args.warmup,
-                                           on_sample=lambda s: bar.update())
-    row = {"rate" if open_mode else "concurrency": value, **summarize(samples, elapsed),
-           "tester_cpu_cores": round(watch.tester_cores, 3), "machine_cpu_busy": round(watch.machine_busy, 3)}
-    row["warnings"] = warnings_for(watch, samples, open_mode)
+    watch = MachineWatch()
+    with bar:
+        result = processes.run(target, plan, args.processes, lambda done: bar.update(done - bar.n), watch)
+    total, busiest = cores_used(result)
+    n = len(result.process_cpu_s)
+    row = {"rate" if open_mode else "concurrency": value, **summarize(result.samples, result.elapsed),
+           "processes": n, "tester_cpu_cores": round(total, 3), "tester_busiest_process_cores": round(busiest, 3),
+           "machine_cpu_busy": round(watch.busy, 3)}
+    row["warnings"] = warnings_for(total, busiest, n, watch.busy, watch.cores, result.samples, open_mode)
     return row
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from loadtest.stats import PERCENTILES
 
 LATENCY_KEYS = ["latency_mean_s"] + [f"latency_p{p:g}_s" for p in PERCENTILES] + ["latency_max_s"]
-COLUMNS = ["requests", "throughput_rps", "errors"] + LATENCY_KEYS
+COLUMNS = ["processes", "requests", "throughput_rps", "errors"] + LATENCY_KEYS
 
 
 def _ms(value):
@@ -16,10 +16,11 @@ def _ms(value):
 
 def table(rows, axis, knee=None):
     """A fixed-width text table, one row per sweep step; latencies in milliseconds."""
-    head = [axis, "requests", "req/s", "errors"] + ["mean", *[f"p{p:g}" for p in PERCENTILES], "max"]
+    head = [axis, "procs", "requests", "req/s", "errors"] + ["mean", *[f"p{p:g}" for p in PERCENTILES], "max"]
     lines = ["  ".join(f"{h:>9}" for h in head) + "   (latency in ms)"]
     for i, row in enumerate(rows):
-        cells = [f"{row[axis]:g}", str(row["requests"]), f"{row['throughput_rps']:.1f}", str(row["errors"])]
+        cells = [f"{row[axis]:g}", str(row.get("processes", 1)), str(row["requests"]), f"{row['throughput_rps']:.1f}",
+                 str(row["errors"])]
         cells += [_ms(row[k]) for k in LATENCY_KEYS]
         mark = "   <- knee" if knee == i else ""
         lines.append("  ".join(f"{c:>9}" for c in cells) + mark)
@@ -41,7 +42,7 @@ def write_csv(path, rows, axis):
         writer = csv.writer(fh)
         writer.writerow([axis, *COLUMNS, "errors_by_status", "errors_by_exception"])
         for row in rows:
-            writer.writerow([row[axis], *[row[c] for c in COLUMNS],
+            writer.writerow([row[axis], *[row.get(c) for c in COLUMNS],
                              json.dumps(row["errors_by_status"]), json.dumps(row["errors_by_exception"])])
 
 

@@ -1,42 +1,50 @@
-"""Is the tester itself the bottleneck? Its CPU use, the machine's, and how late it sent."""
-
-import os
-import time
+"""Is the tester itself the bottleneck? Its CPU (all its processes), the machine's, how late it sent."""
 
 import psutil
 
-# Python threads share one interpreter lock, so the tester's useful ceiling is about one core.
-TESTER_SATURATED_CORES = 0.7
+from loadtest.processes import cpu_count
+
+# Python threads share one interpreter lock, so one load process's useful ceiling is about one core.
+PROCESS_SATURATED_CORES = 0.7
+# Past half the cores, the tester takes CPU that the server on the same machine would have used.
+TESTER_SHARE_OF_CORES = 0.5
 MACHINE_SATURATED = 0.85
 LATE_SEND_S = 0.010
 
 
-class CpuWatch:
-    """Measure this process's CPU time and the machine's CPU use over a block of code."""
+class MachineWatch:
+    """How busy the whole machine was over a block of code (0..1, all cores)."""
 
     def __enter__(self):
-        self._proc = psutil.Process()
-        self._cpu0 = sum(self._proc.cpu_times()[:2])
-        self._t0 = time.perf_counter()
         psutil.cpu_percent(None)  # start the machine-wide counter
         return self
 
     def __exit__(self, *exc):
-        wall = time.perf_counter() - self._t0
-        self.tester_cores = (sum(self._proc.cpu_times()[:2]) - self._cpu0) / wall if wall > 0 else 0.0
-        self.machine_busy = psutil.cpu_percent(None) / 100.0
-        self.cores = os.cpu_count() or 1
+        self.busy = psutil.cpu_percent(None) / 100.0
+        self.cores = cpu_count()
 
 
-def warnings_for(watch, samples, open_loop):
+def cores_used(result):
+    """``(all, busiest)``: cores the tester's processes used together, and its busiest load process."""
+    if result.wall_s <= 0:
+        return 0.0, 0.0
+    total = (sum(result.process_cpu_s) + result.coordinator_cpu_s) / result.wall_s
+    return total, max(result.process_cpu_s, default=0.0) / result.wall_s
+
+
+def warnings_for(total_cores, busiest_cores, processes, machine_busy, cores, samples, open_loop):
     """Human-readable warnings when the tester, not the server, may be what limits the numbers."""
     notes = []
-    if watch.tester_cores >= TESTER_SATURATED_CORES:
-        notes.append(f"the tester used {watch.tester_cores:.2f} cores (one interpreter lock: it rarely gets "
-                     "past 0.8): it is saturated, "
+    if busiest_cores >= PROCESS_SATURATED_CORES:
+        more = " (try more with --processes)" if processes < cores else ""
+        notes.append(f"a load process used {busiest_cores:.2f} cores, near the one core its interpreter lock "
+                     f"allows ({processes} process{'es' if processes > 1 else ''}{more}): the tester is saturated, "
                      "so throughput is a lower bound and latency includes the tester's own queueing")
-    if watch.machine_busy >= MACHINE_SATURATED:
-        notes.append(f"the machine was {watch.machine_busy:.0%} busy over {watch.cores} cores: the tester and the "
+    if total_cores >= TESTER_SHARE_OF_CORES * cores:
+        notes.append(f"the tester used {total_cores:.2f} of {cores} cores: it took CPU the server would have used, "
+                     "so throughput is a lower bound of the server's")
+    if machine_busy >= MACHINE_SATURATED:
+        notes.append(f"the machine was {machine_busy:.0%} busy over {cores} cores: the tester and the "
                      "server competed for CPU")
     if open_loop and samples:
         late = sum(1 for s in samples if s.sent - s.intended > LATE_SEND_S)
