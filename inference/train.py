@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from inference.core.manifest import MAX_GOLDEN_ROWS, sha256_file, version_dirs
+from inference.core.manifest import MAX_GOLDEN_ROWS, version_dirs
 from inference.core.publish import publish
 
 log = logging.getLogger("inference.train")
@@ -154,47 +154,27 @@ def build_iris_rf(progress):
 
     def save(path):
         joblib.dump(model, path)
-        compiled = compile_forest(model, x_train, x_test, path.parent)
+        compiled = compile_forest(model, features, x_train, x_test, path.parent)
         if compiled:
             manifest["compiled"] = compiled
 
     return manifest, save
 
 
-PARITY_TOLERANCE = 1e-5  # float32 tree thresholds against scikit-learn's float64
-PARITY_RANDOM_ROWS = 2000
+def compile_forest(model, features, x_train, x_test, folder):
+    """Convert a fitted forest to ONNX, checked against scikit-learn on the training and held-out
+    rows and on random rows around their range (``inference.importing.sklearn.convert_twin``);
+    return the manifest's ``compiled`` entry, or None when the twin is not made."""
+    import pandas as pd
 
+    from inference.importing import sklearn as sk
 
-def compile_forest(model, x_train, x_test, folder):
-    """Convert a fitted forest to ONNX and check it against scikit-learn on the held-out rows and
-    on random rows spanning the training range; return the manifest's ``compiled`` entry, or
-    None when the converter or onnxruntime is not installed."""
-    try:
-        import onnxruntime
-        from skl2onnx import to_onnx
-
-        from inference.core.onnx_runtime import Session
-        from inference.core.runtimes.base import normalise
-    except ImportError as exc:
-        log.warning("not compiling the forest (%s): it will be served by scikit-learn", exc)
-        return None
-    onx = to_onnx(model, x_train[:1].astype(np.float32), options={id(model): {"zipmap": False}},
-                  target_opset={"": 17, "ai.onnx.ml": 3})
-    path = folder / "model.onnx"
-    path.write_bytes(onx.SerializeToString())
-    session = Session(path, output="probabilities")
-    rng = np.random.default_rng(SEED)
-    random_rows = rng.uniform(x_train.min(axis=0), x_train.max(axis=0), size=(PARITY_RANDOM_ROWS, x_train.shape[1]))
-    random_rows = random_rows.astype(np.float32).astype(np.float64)  # the values the server will see
-    parity = {"tolerance": PARITY_TOLERANCE, "onnxruntime": onnxruntime.__version__}
-    for label, rows in (("held_out", x_test), ("random", random_rows)):
-        expected = model.predict_proba(rows)
-        got = normalise(session.run(rows))
-        parity[label] = {"rows": len(rows), "max_abs_diff": float(np.abs(got - expected).max()),
-                         "argmax_agreement": float((got.argmax(1) == expected.argmax(1)).mean())}
-    parity["passed"] = all(parity[k]["max_abs_diff"] <= PARITY_TOLERANCE for k in ("held_out", "random"))
-    log.info("iris-rf compiled to ONNX: parity %s", parity)
-    return {"format": "onnx", "file": path.name, "sha256": sha256_file(path), "parity": parity}
+    sample = pd.DataFrame(np.vstack([x_train, x_test]), columns=features)
+    described = {"task": "classification", "features": features, "types": {f: {"type": "number"} for f in features},
+                 "frame": False, "sample": sample, "labels": None, "output_names": None}
+    compiled, note = sk.convert_twin(model, described, folder)
+    log.info("%s: %s", model.__class__.__name__, note)
+    return compiled
 
 
 def build_iris_mlp(progress):

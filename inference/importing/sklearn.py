@@ -123,9 +123,21 @@ def predict(estimator: Any, described: dict[str, Any], frame: Any) -> np.ndarray
         raise SignatureError(f"the sample does not fit the model: {type(exc).__name__}: {exc}") from None
 
 
+def decimals(values: np.ndarray, most: int = 6) -> int | None:
+    """How many decimals every value has (28.1 -> 1), or None when they are not on such a grid."""
+    for places in range(most + 1):
+        scaled = values * 10**places
+        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-6):
+            return places
+    return None
+
+
 def random_rows(sample: Any, types: dict[str, dict[str, Any]], n: int, seed: int = 42) -> Any:
-    """``n`` random rows spanning the sample's range: numbers uniform between each column's min and
-    max, integers likewise, categories drawn from those seen, booleans at random."""
+    """``n`` random rows spanning the sample's range, widened by half of it on each side: numbers
+    uniform, rounded to the decimals the sample's values have (real data is recorded on such a
+    grid, and a tree's thresholds lie between its points: a float32 twin that splits a grid value
+    differently from scikit-learn shows up here), integers likewise, categories drawn from those
+    seen, booleans at random."""
     import pandas as pd
 
     rng = np.random.default_rng(seed)
@@ -134,7 +146,12 @@ def random_rows(sample: Any, types: dict[str, dict[str, Any]], n: int, seed: int
         kind = spec["type"]
         col = sample[name]
         if kind == NUMBER:
-            columns[name] = rng.uniform(float(col.min()), float(col.max()), n)
+            values = col.to_numpy(dtype=np.float64)
+            low, high = float(values.min()), float(values.max())
+            margin = (high - low) / 2
+            drawn = rng.uniform(low - margin, high + margin, n)
+            places = decimals(values)
+            columns[name] = drawn if places is None else np.round(drawn, places)
         elif kind == INTEGER:
             columns[name] = rng.integers(int(col.min()), int(col.max()) + 1, n)
         elif kind == BOOLEAN:
