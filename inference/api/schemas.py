@@ -120,17 +120,8 @@ class TabularRequest:
         return "features" if self.single else "inputs"
 
 
-class TabularRequestSchema(Schema):
+class RequestEnvelope(Schema):
     """Exactly one of ``features`` (one instance) or ``inputs`` (a batch); nothing else."""
-
-    features = Instance(metadata={"description": "One instance: numbers in feature order, or name -> number."})
-    inputs = Rows(metadata={"description": "A batch: lists of numbers, or objects of name -> number."})
-
-    def __init__(self, max_rows=10_000, integers=(), **kwargs):
-        """``integers``: ``(position, name)`` of the features whose values must be integral."""
-        super().__init__(**kwargs)
-        self.max_rows = max_rows
-        self.integers = tuple(integers)
 
     @validates_schema(pass_original=True)
     def _exactly_one(self, data, original, **kwargs):
@@ -141,7 +132,26 @@ class TabularRequestSchema(Schema):
     @post_load
     def _make(self, data, **kwargs):
         single = "features" in data
-        request = TabularRequest(data["features"] if single else data["inputs"], single)
+        return self.checked(TabularRequest(data["features"] if single else data["inputs"], single))
+
+    def checked(self, request):
+        """Checks that need the whole request; subclasses add theirs."""
+        return request
+
+
+class TabularRequestSchema(RequestEnvelope):
+    """A numeric model's request, validated vectorised."""
+
+    features = Instance(metadata={"description": "One instance: numbers in feature order, or name -> number."})
+    inputs = Rows(metadata={"description": "A batch: lists of numbers, or objects of name -> number."})
+
+    def __init__(self, max_rows=10_000, integers=(), **kwargs):
+        """``integers``: ``(position, name)`` of the features whose values must be integral."""
+        super().__init__(**kwargs)
+        self.max_rows = max_rows
+        self.integers = tuple(integers)
+
+    def checked(self, request):
         if self.integers:
             _check_integral(request, self.integers)
         return request
@@ -255,8 +265,8 @@ class TypedRows(fields.Field):
         return named
 
 
-class TypedRequestSchema(Schema):
-    """Exactly one of ``features`` or ``inputs``, for a model whose features have declared types."""
+class TypedRequestSchema(RequestEnvelope):
+    """A request for a model whose features have declared types, validated row by row."""
 
     def __init__(self, manifest, max_rows=10_000, **kwargs):
         super().__init__(**kwargs)
@@ -266,15 +276,3 @@ class TypedRequestSchema(Schema):
 
     features = TypedRows(single=True)
     inputs = TypedRows(single=False)
-
-    @validates_schema(pass_original=True)
-    def _exactly_one(self, data, original, **kwargs):
-        present = [key for key in ("features", "inputs") if key in original]
-        if len(present) != 1:
-            raise ValidationError("Provide exactly one of 'features' or 'inputs'.", "_schema")
-
-    @post_load
-    def _make(self, data, **kwargs):
-        if "features" in data:
-            return TabularRequest(data["features"], single=True)
-        return TabularRequest(data["inputs"], single=False)
