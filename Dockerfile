@@ -8,15 +8,16 @@
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 
-# MODEL_DIR may be replaced by a read-only mount (KServe: /mnt/models). The metrics folder and
-# Gunicorn's heartbeat files are the only things written at run time: /tmp and /dev/shm.
+# MODEL_DIR may be replaced by a read-only mount (KServe: /mnt/models). At run time the server
+# writes only its metrics folder (a fresh one under /tmp per start, made by gunicorn.conf.py)
+# and Gunicorn's worker heartbeat files (/dev/shm), so the root filesystem can be read-only
+# with a writable /tmp.
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MODEL_DIR=/app/artifacts \
     GUNICORN_BIND=0.0.0.0:8000 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/inference-metrics \
     GUNICORN_CMD_ARGS="--worker-tmp-dir /dev/shm"
 
 WORKDIR /app
@@ -30,7 +31,8 @@ RUN --mount=type=bind,source=build/wheels,target=/wheels \
         -c /wheels/constraints.txt 'flask-inference-server[onnx]' \
     && useradd --system --no-log-init --uid 10001 --user-group --home-dir /nonexistent \
         --no-create-home --shell /usr/sbin/nologin inference \
-    && python -m inference.train --model-dir "$MODEL_DIR" --quiet
+    && python -m inference.train --model-dir "$MODEL_DIR" --quiet \
+    && rm -rf /tmp/* /tmp/.[!.]*
 
 COPY gunicorn.conf.py deploy/container/healthcheck.py /app/
 

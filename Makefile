@@ -87,9 +87,10 @@ image: wheelhouse image-base  ## build $(IMAGE) from the wheelhouse (pip --no-in
 		--build-arg BASE=$(BASE) -t $(IMAGE) .
 	$(PODMAN) image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' $(IMAGE)
 
-image-test:  ## build the image, run 2 replicas behind nginx, stop one under load; removes what it made
+image-test: artifacts  ## build the image, run 2 replicas behind nginx, stop one under load; removes what it made
 	$(MAKE) image IMAGE=localhost/flask-inference-server:image-test
-	$(BIN)/python -m deploy.image_test --image localhost/flask-inference-server:image-test; \
+	$(BIN)/python -m deploy.image_test --image localhost/flask-inference-server:image-test --model-dir $(MODEL_DIR) \
+		--json results/image-test-$(shell date +%Y%m%d-%H%M%S).json; \
 		rc=$$?; $(PODMAN) rmi -f localhost/flask-inference-server:image-test >/dev/null; exit $$rc
 
 lint: $(STAMP)  ## ruff

@@ -134,7 +134,9 @@ def test_read_only_root_with_a_writable_metrics_folder_and_non_root_user():
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert pod_spec["securityContext"]["runAsNonRoot"] is True
     assert pod_spec["securityContext"]["runAsUser"] == 10001  # the Dockerfile's USER
-    metrics_dir = env_of(container)["PROMETHEUS_MULTIPROC_DIR"]["value"]
+    # gunicorn.conf.py makes the metrics folder under /tmp (tempfile) unless PROMETHEUS_MULTIPROC_DIR
+    # names one; either way it must be on a writable volume.
+    metrics_dir = env_of(container).get("PROMETHEUS_MULTIPROC_DIR", {}).get("value", "/tmp/inference-metrics-x")
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     mount = next(path for path in mounts if metrics_dir.startswith(path.rstrip("/") + "/"))
     volume = next(v for v in pod_spec["volumes"] if v["name"] == mounts[mount])
