@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= artifacts
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install artifacts serve test test-fast lint lock clean help loadtest memory bench bench-deps bench-formats profile
+.PHONY: install artifacts serve test test-fast lint lock clean help loadtest memory bench bench-deps bench-formats \
+	profile deploy-deps wheelhouse image-base image image-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -57,7 +58,42 @@ bench-formats: artifacts $(BENCH_STAMP)  ## PyTorch eager vs TorchScript vs ONNX
 profile: artifacts $(BENCH_STAMP)  ## where one worker's CPU goes for a one-row prediction (pyinstrument)
 	$(BIN)/python -m bench.profile --model-dir $(MODEL_DIR)
 
-lint: $(STAMP)  ## ruff, and mypy on the serving core (inference/core)
+# --- Deployment: container image (daemonless podman/buildah, vfs storage) -----------------------
+IMAGE ?= localhost/flask-inference-server:latest
+# The default base is made from Debian's packages (no registry needed); BASE=python:3.11-slim-bookworm
+# builds on the official image where a registry can be reached.
+BASE ?= localhost/debian-python:bookworm
+WHEELHOUSE := build/wheels
+export CONTAINERS_CONF := $(CURDIR)/deploy/podman/containers.conf
+PODMAN := podman --runtime runc --storage-driver vfs
+BUILDAH := buildah --storage-driver vfs
+
+deploy-deps:  ## install podman, buildah, runc, mmdebstrap, nginx, prometheus (Debian packages)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah runc mmdebstrap nginx prometheus
+
+wheelhouse: $(STAMP)  ## wheels for the image, from constraints.txt (this project's own wheel included) into build/wheels
+	$(BIN)/pip wheel --disable-pip-version-check -q -w $(WHEELHOUSE) --find-links $(WHEELHOUSE) -c constraints.txt '.[onnx]'
+	cp constraints.txt $(WHEELHOUSE)/constraints.txt
+
+image-base:  ## the base image from Debian's packages (mmdebstrap), unless it exists
+	@if [ "$(BASE)" = localhost/debian-python:bookworm ] && ! $(PODMAN) image exists $(BASE); then \
+		set -e; tmp=$$(mktemp -d); \
+		mmdebstrap --quiet --variant=minbase --include=python3,python3-venv,ca-certificates bookworm $$tmp/rootfs.tar; \
+		$(PODMAN) import $$tmp/rootfs.tar $(BASE); rm -rf $$tmp; \
+	fi
+
+image: wheelhouse image-base  ## build $(IMAGE) from the wheelhouse (pip --no-index: no registry); prints its size
+	$(BUILDAH) bud --format docker --isolation chroot --network host --layers=false \
+		--build-arg BASE=$(BASE) -t $(IMAGE) .
+	$(PODMAN) image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' $(IMAGE)
+
+image-test: artifacts  ## build the image, run 2 replicas behind nginx, stop one under load; removes what it made
+	$(MAKE) image IMAGE=localhost/flask-inference-server:image-test
+	$(BIN)/python -m deploy.image_test --image localhost/flask-inference-server:image-test --model-dir $(MODEL_DIR) \
+		--json results/image-test-$(shell date +%Y%m%d-%H%M%S).json; \
+		rc=$$?; $(PODMAN) rmi -f localhost/flask-inference-server:image-test >/dev/null; exit $$rc
+
+lint: $(STAMP)  ## ruff, and mypy on the typed serving core and importers
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 

@@ -1,0 +1,1 @@
+"""Deployment helpers: the nginx configuration renderer, capacity planning, the container test."""
