@@ -22,8 +22,9 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10000)
 
 REQUESTS = Counter("inference_requests_total", "HTTP requests answered.",
                    ["route", "method", "model", "version", "status"])
-REQUEST_LATENCY = Histogram("inference_request_duration_seconds", "Time from request to response, per route.",
-                            ["route", "method"], buckets=LATENCY_BUCKETS)
+REQUEST_LATENCY = Histogram("inference_request_duration_seconds",
+                            "Time from request to response, per route and model (empty for routes without one).",
+                            ["route", "method", "model", "version"], buckets=LATENCY_BUCKETS)
 INFERENCE_LATENCY = Histogram("inference_model_latency_seconds", "Model forward pass time (inside the model lock).",
                               ["model", "version"], buckets=LATENCY_BUCKETS)
 BATCH_SIZE = Histogram("inference_batch_rows", "Rows per prediction request.", ["model", "version"],
@@ -32,6 +33,9 @@ COALESCED = Histogram("inference_coalesced_requests", "Requests merged into one 
                       ["model", "version"], buckets=(2, 3, 4, 6, 8, 12, 16, 24, 32, 64))
 IN_FLIGHT = Gauge("inference_requests_in_flight", "Requests being handled now, over all workers.",
                   multiprocess_mode="livesum")
+LOAD_FAILURES = Counter("inference_model_load_failures_total",
+                        "Model versions a worker refused or failed to load (0 for each version that loaded).",
+                        ["model", "version"])
 MODEL_INFO = Gauge("inference_model_info", "Loaded model versions (1 per model version a live worker serves).",
                    ["model", "version", "framework", "sha256"], multiprocess_mode="livemax")
 
@@ -51,6 +55,12 @@ class MetricsObserver:
             children = (INFERENCE_LATENCY.labels(*labels), COALESCED.labels(*labels), BATCH_SIZE.labels(*labels))
             self._children[model] = children
         return children
+
+    def load_result(self, name, version, failed):
+        """Count a failed load; a version that loaded gets its series at 0, so the dashboard has data."""
+        child = LOAD_FAILURES.labels(name, version)
+        if failed:
+            child.inc()
 
     def loaded(self, model):
         """Publish a loaded model version."""

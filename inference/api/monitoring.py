@@ -47,7 +47,7 @@ def observe(response):
     model = g.get("model")
     name, version = (model.name, model.version_label) if model is not None else ("", "")
     metrics.REQUESTS.labels(route, method, name, version, str(response.status_code)).inc()
-    metrics.REQUEST_LATENCY.labels(route, method).observe(seconds)
+    metrics.REQUEST_LATENCY.labels(route, method, name, version).observe(seconds)
     if current_app.config["ACCESS_LOG"] and access_log.isEnabledFor(logging.INFO):
         access_log.info("request", extra={"access": {
             "request_id": g.get("request_id"),

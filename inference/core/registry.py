@@ -12,7 +12,7 @@ from inference.core import golden
 from inference.core import manifest as manifests
 from inference.core.errors import IntegrityError, ModelNotFound, ModelUnavailable, VersionNotFound
 from inference.core.runtimes import runtime_for
-from inference.core.served import Observer, ServedModel
+from inference.core.served import NullObserver, Observer, ServedModel
 
 log = logging.getLogger(__name__)
 LATEST = "latest"
@@ -50,7 +50,7 @@ class ModelRegistry:
         self.load_wait = load_wait
         self.coalesce = coalesce
         self.use_compiled = use_compiled
-        self.observer = observer
+        self.observer: Observer = observer or NullObserver()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -99,6 +99,7 @@ class ModelRegistry:
             golden.check(runtime)
         except (IntegrityError, golden.GoldenMismatch) as exc:
             self._fail(key, str(exc), event="model_refused")
+            self.observer.load_result(name, str(version), failed=True)
             return None
         except ImportError as exc:  # an optional runtime (onnxruntime) is not installed
             self.skipped[key] = str(exc)
@@ -107,14 +108,16 @@ class ModelRegistry:
             return None
         except Exception as exc:  # a bad model must not take the others down
             self._fail(key, f"{type(exc).__name__}: {exc}")
+            self.observer.load_result(name, str(version), failed=True)
             return None
+        self.observer.load_result(name, str(version), failed=False)
         model = ServedModel(runtime, coalesce=self.coalesce, observer=self.observer)
         log.info(
             "model loaded: %s version %d (%s on %s, sha256 %s)", name, version, manifest.framework, runtime.engine,
             runtime.sha256, extra={"event": "model_loaded", "model": name, "version": version,
                                    "runtime": runtime.engine, "sha256": runtime.sha256},
         )
-        model.observer.loaded(model)
+        self.observer.loaded(model)
         return model
 
     def _fail(self, key: str, reason: str, event: str = "model_load_failed") -> None:

@@ -18,6 +18,8 @@ class Observer(Protocol):
 
     def loaded(self, model: ServedModel) -> None: ...
 
+    def load_result(self, name: str, version: str, failed: bool) -> None: ...
+
     def forward(self, model: ServedModel, seconds: float, rows: int) -> None: ...
 
     def merged(self, model: ServedModel, requests: int, rows: int) -> None: ...
@@ -29,6 +31,9 @@ class NullObserver:
     """Reports nowhere (tools and tests that run models outside the server)."""
 
     def loaded(self, model: ServedModel) -> None:
+        pass
+
+    def load_result(self, name: str, version: str, failed: bool) -> None:
         pass
 
     def forward(self, model: ServedModel, seconds: float, rows: int) -> None:
