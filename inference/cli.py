@@ -1,4 +1,4 @@
-"""The ``inference`` command (also ``python -m inference``): add, inspect, verify, train, export.
+"""The inference command (also python -m inference): add, inspect, verify, train, export.
 
 Every subcommand takes ``--model-dir`` (default ``$MODEL_DIR`` or ``artifacts``) and exits
 non-zero with a one-line reason when it cannot do what it was asked."""
