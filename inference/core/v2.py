@@ -231,6 +231,8 @@ def parse_request(body: bytes, header_length: str | None) -> tuple[dict[str, Any
         raise V2Error(f"malformed JSON: {exc}") from None
     if not isinstance(header, dict):
         raise V2Error("the inference request must be a JSON object")
+    if not isinstance(header.get("id", ""), str):
+        raise V2Error("'id' must be a string")  # it is echoed, and V2 clients read it as one
     return header, decode_inputs(header, binary)
 
 
