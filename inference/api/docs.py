@@ -36,8 +36,9 @@ PAGE = """<!doctype html>
 def openapi_json():
     """The OpenAPI 3 document of this server, built again only when the loaded versions change."""
     config = current_app.config
+    loaded = dict(get_registry().models)  # a copy: a background load may add a model meanwhile
     models = {name: {number: served.manifest for number, served in versions.items()}
-              for name, versions in get_registry().models.items()}
+              for name, versions in loaded.items()}
     key = (tuple(sorted((name, tuple(sorted(versions))) for name, versions in models.items())),
            bool(config.get("API_KEY")), config["DEFAULT_MODEL"], config["MAX_BATCH_ROWS"])
     cached = current_app.extensions.get(CACHE)
