@@ -10,6 +10,7 @@ from inference.api import openapi
 from inference.api.plane import get_registry
 
 bp = Blueprint("docs", __name__)
+CACHE = "openapi_document"  # app.extensions key: (loaded versions and settings, the document built for them)
 ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"}
 PAGE = """<!doctype html>
 <html lang="en">
@@ -33,9 +34,18 @@ PAGE = """<!doctype html>
 
 @bp.get("/openapi.json")
 def openapi_json():
-    """The OpenAPI 3 document of this server."""
-    models = sorted(get_registry().models)
-    return openapi.build(models, api_key=bool(current_app.config.get("API_KEY")))
+    """The OpenAPI 3 document of this server, built again only when the loaded versions change."""
+    config = current_app.config
+    loaded = dict(get_registry().models)  # a copy: a background load may add a model meanwhile
+    models = {name: {number: served.manifest for number, served in versions.items()}
+              for name, versions in loaded.items()}
+    key = (tuple(sorted((name, tuple(sorted(versions))) for name, versions in models.items())),
+           bool(config.get("API_KEY")), config["DEFAULT_MODEL"], config["MAX_BATCH_ROWS"])
+    cached = current_app.extensions.get(CACHE)
+    if cached is None or cached[0] != key:
+        doc = openapi.build(models, api_key=key[1], default_model=key[2], max_rows=key[3])
+        cached = current_app.extensions[CACHE] = (key, doc)
+    return cached[1]
 
 
 @bp.get("/docs")

@@ -18,6 +18,7 @@ from inference.core.errors import check_batch
 NUMBER_TYPES = {int, float}  # exact types: bool is a subclass of int and must be refused
 NOT_A_NUMBER = "Not a number."
 NOT_FINITE = "Not a finite number."
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _value_error(value):
@@ -206,6 +207,8 @@ class StrictInteger(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if _value_error(value) or value != int(value):
             raise ValidationError("Not an integer.")
+        if not INT64_MIN <= value <= INT64_MAX:  # the model's DataFrame column is int64
+            raise ValidationError("Out of range for a 64-bit integer.")
         return int(value)
 
 

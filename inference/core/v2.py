@@ -24,7 +24,17 @@ NUMERIC = {
     "UINT64": np.dtype("<u8"), "INT8": np.dtype("<i1"), "INT16": np.dtype("<i2"), "INT32": np.dtype("<i4"),
     "INT64": np.dtype("<i8"), "FP16": np.dtype("<f2"), "FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"),
 }
-FEATURE_TYPES = ("FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")
+FLOATS = ("FP16", "FP32", "FP64")
+INTEGERS = ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")
+FEATURE_TYPES = FLOATS + INTEGERS
+# Per-column inputs: the datatype metadata advertises for each feature type, and those it accepts.
+COLUMN_DATATYPES = {"number": "FP64", "integer": "INT64", "boolean": "BOOL", "string": "BYTES"}
+COLUMN_ACCEPTS = {"number": FEATURE_TYPES, "integer": INTEGERS, "boolean": ("BOOL",), "string": ("BYTES",)}
+COLUMN_HINTS = {"number": "a number: send FP16/FP32/FP64 or an INT/UINT datatype",
+                "integer": "an integer: send an INT/UINT datatype (INT64 is the usual one)",
+                "boolean": "a boolean: send BOOL", "string": "a string: send BYTES (strings in JSON)"}
+MATRIX_INPUT = "input"  # a numeric model's single [batch, n_features] tensor
+INT64_MAX = np.iinfo(np.int64).max
 BINARY_EXTENSION = "binary_tensor_data"
 HEADER_LENGTH = "Inference-Header-Content-Length"
 
@@ -142,6 +152,8 @@ def decode_inputs(header: dict[str, Any], binary: bytes) -> list[Tensor]:
                 if size % dtype.itemsize:
                     raise V2Error(f"input {name!r}: {size} bytes is not a whole number of {datatype} values")
                 data = np.frombuffer(raw, dtype=dtype)
+                if dtype.kind == "f" and not np.isfinite(data).all():
+                    raise V2Error(f"input {name!r}: values must be finite")
         else:
             if "data" not in spec:
                 raise V2Error(f"input {name!r}: 'data' is missing")
@@ -188,8 +200,11 @@ def model_io(model: ServedModel) -> tuple[list[dict[str, Any]], list[dict[str, A
     m = model.manifest
     if m.image:
         inputs = [{"name": "image", "datatype": "BYTES", "shape": [-1]}]
-    else:
-        inputs = [{"name": "input", "datatype": "FP32", "shape": [-1, input_width(m)]}]
+    elif m.typed:  # one column per feature, as MLServer's pandas codec takes a DataFrame
+        inputs = [{"name": f, "datatype": COLUMN_DATATYPES[m.feature_type(f)["type"]], "shape": [-1, 1]}
+                  for f in m.features or ()]
+    else:  # one matrix (what Triton clients expect); the per-column form is accepted too
+        inputs = [{"name": MATRIX_INPUT, "datatype": "FP32", "shape": [-1, input_width(m)]}]
     if model.is_classifier:
         n = len(model.labels or ())
         outputs = [{"name": "probabilities", "datatype": "FP64", "shape": [-1, n]},
@@ -216,26 +231,96 @@ def parse_request(body: bytes, header_length: str | None) -> tuple[dict[str, Any
         raise V2Error(f"malformed JSON: {exc}") from None
     if not isinstance(header, dict):
         raise V2Error("the inference request must be a JSON object")
+    if not isinstance(header.get("id", ""), str):
+        raise V2Error("'id' must be a string")  # it is echoed, and V2 clients read it as one
     return header, decode_inputs(header, binary)
 
 
-def model_input(model: ServedModel, tensors: list[Tensor]) -> np.ndarray | list[bytes | str]:
-    """The rows of the model's one input: a matrix (tabular) or the encoded pictures (image models)."""
-    if len(tensors) != 1:
-        raise V2Error(f"model {model.name!r} takes exactly one input tensor, got {len(tensors)}")
-    tensor = tensors[0]
-    expected, _ = model_io(model)
-    if tensor.name != expected[0]["name"]:
-        raise V2Error(f"unexpected input {tensor.name!r}; model {model.name!r} takes {expected[0]['name']!r}")
-    if model.manifest.image:
+def model_input(model: ServedModel, tensors: list[Tensor]) -> np.ndarray | list[bytes | str] | list[dict[str, Any]]:
+    """The rows the data plane takes: a float matrix (numeric models: one ``input`` tensor, or one
+    tensor per feature), name->value rows (models with string or boolean features), or the encoded
+    pictures (image models)."""
+    m = model.manifest
+    if m.image:
+        if len(tensors) != 1 or tensors[0].name != "image":
+            raise V2Error(f"model {model.name!r} takes exactly one input, 'image'; got {[t.name for t in tensors]}")
+        tensor = tensors[0]
         if tensor.datatype != "BYTES" or len(tensor.shape) != 1:
             raise V2Error("input 'image' must be BYTES with shape [batch], one encoded PNG or JPEG each")
         return [decode_base64(item) if isinstance(item, str) else item for item in tensor.data]
+    if not m.typed and MATRIX_INPUT not in (m.features or ()) and any(t.name == MATRIX_INPUT for t in tensors):
+        return _matrix(model, tensors)
+    return _columns(model, tensors)
+
+
+def _takes(model: ServedModel) -> str:
+    """What the model's inputs are, for error messages."""
+    m = model.manifest
+    columns = ", ".join(f"{f} ({COLUMN_DATATYPES[m.feature_type(f)['type']]})" for f in m.features or ())
+    if m.typed:
+        return f"model {model.name!r} takes one input per feature: {columns}"
+    return (f"model {model.name!r} takes {MATRIX_INPUT!r} [batch, {input_width(m)}], "
+            f"or one input per feature: {columns}")
+
+
+def _matrix(model: ServedModel, tensors: list[Tensor]) -> np.ndarray:
+    """A numeric model's single ``input`` tensor as a float64 matrix."""
+    if len(tensors) != 1:
+        raise V2Error(f"exactly one input tensor {MATRIX_INPUT!r} expected, got {len(tensors)}: {_takes(model)}")
+    tensor = tensors[0]
     if tensor.datatype not in FEATURE_TYPES:
         raise V2Error(f"input 'input' must be numeric ({', '.join(FEATURE_TYPES)}), not {tensor.datatype}")
     if len(tensor.shape) != 2:
         raise V2Error(f"input 'input' must have shape [batch, {input_width(model.manifest)}], got {tensor.shape}")
     return np.asarray(tensor.data, dtype=np.float64).reshape(tensor.shape)
+
+
+def _columns(model: ServedModel, tensors: list[Tensor]) -> np.ndarray | list[dict[str, Any]]:
+    """One tensor per feature (shape [n] or [n, 1], the same n), each of its feature's type, as rows."""
+    m = model.manifest
+    features = list(m.features or ())
+    given: dict[str, Tensor] = {}
+    for tensor in tensors:
+        if tensor.name not in features:
+            raise V2Error(f"unexpected input {tensor.name!r}; {_takes(model)}")
+        if tensor.name in given:
+            raise V2Error(f"input {tensor.name!r} is given twice; {_takes(model)}")
+        given[tensor.name] = tensor
+    missing = [f for f in features if f not in given]
+    if missing:
+        raise V2Error(f"missing input(s) {', '.join(map(repr, missing))}; {_takes(model)}")
+    columns = {}
+    for name in features:
+        shape = given[name].shape
+        if len(shape) not in (1, 2) or shape[1:] not in ([], [1]):
+            raise V2Error(f"input {name!r}: a column has shape [n] or [n, 1], got {shape}")
+        if shape[0] != given[features[0]].shape[0]:
+            raise V2Error(f"input {name!r} has {shape[0]} rows but input {features[0]!r} has "
+                          f"{given[features[0]].shape[0]}; every column needs the same number of rows")
+        columns[name] = _column(name, m.feature_type(name)["type"], given[name])
+    if not m.typed:
+        return np.column_stack([columns[f] for f in features]).reshape(-1, len(features))
+    values = [columns[f] if isinstance(columns[f], list) else columns[f].tolist() for f in features]
+    return [dict(zip(features, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _column(name: str, kind: str, tensor: Tensor) -> Any:
+    """One column's values, checked against its feature's type: a numpy array, or strings."""
+    if tensor.datatype not in COLUMN_ACCEPTS[kind]:
+        raise V2Error(f"input {name!r}: feature {name!r} is {COLUMN_HINTS[kind]}, not {tensor.datatype}")
+    data = tensor.data
+    if kind == "string":
+        try:
+            return [v.decode("utf-8") if isinstance(v, bytes) else v for v in data]
+        except UnicodeDecodeError:
+            raise V2Error(f"input {name!r}: BYTES elements must be UTF-8 text") from None
+    if kind == "boolean":
+        return np.asarray(data).view(np.uint8) != 0  # a raw byte other than 0 or 1 is still true
+    if kind == "integer":
+        if tensor.datatype == "UINT64" and len(data) and data.max() > INT64_MAX:
+            raise V2Error(f"input {name!r}: a value is out of range for an integer feature (INT64)")
+        return data.astype(np.int64)
+    return data.astype(np.float64)
 
 
 def response(prediction: Prediction, header: dict[str, Any]) -> dict[str, Any]:

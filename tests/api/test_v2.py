@@ -7,7 +7,10 @@ import struct
 import numpy as np
 import pytest
 
+from app import create_app
+from tests import typedmodel
 from tests.api.test_images import digit_picture
+from tests.typedmodel import typed_repository
 
 IRIS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 
@@ -154,3 +157,174 @@ def test_malformed_tensor_fields_are_400_not_500(client):
                 "not an object"):
         r = client.post("/v2/models/linear/infer", json={"inputs": [bad]})
         assert r.status_code == 400, (bad, r.get_json())
+
+
+# --- One input per column (MLServer's pandas codec form) -------------------------------------------------
+
+ROWS = [{"age": 64.6, "ward": "neuro", "smoker": False, "visits": 8},
+        {"age": 38.9, "ward": "cardio", "smoker": True, "visits": 4},
+        {"age": 71.0, "ward": "ortho", "smoker": False, "visits": 0}]
+TYPED_DATATYPES = {"age": "FP64", "ward": "BYTES", "smoker": "BOOL", "visits": "INT64"}
+
+
+@pytest.fixture(scope="module")
+def typed_client(model_dir, tmp_path_factory):
+    """An app serving the typed model (number, string, boolean, integer features) and two bundled ones."""
+    app = create_app({"MODEL_DIR": str(typed_repository(model_dir, tmp_path_factory)), "LOG_LEVEL": "WARNING",
+                      "LOAD_IN_BACKGROUND": False, "MAX_BATCH_ROWS": 100,
+                      "MODELS": [typedmodel.NAME, "iris-rf", "linear"]})
+    return app.test_client()
+
+
+def columns(rows, datatypes, shape=lambda n: [n, 1]):
+    """One tensor per feature, from name->value rows."""
+    n = len(rows)
+    return [tensor(name, shape(n), datatype, [row[name] for row in rows]) for name, datatype in datatypes.items()]
+
+
+def probabilities(v2_body):
+    out = {o["name"]: o for o in v2_body["outputs"]}["probabilities"]
+    return np.array(out["data"]).reshape(out["shape"])
+
+
+def test_typed_model_metadata_has_one_input_per_feature(typed_client):
+    meta = typed_client.get(f"/v2/models/{typedmodel.NAME}").get_json()
+    assert meta["inputs"] == [{"name": name, "datatype": datatype, "shape": [-1, 1]}
+                              for name, datatype in TYPED_DATATYPES.items()]
+    assert [o["name"] for o in meta["outputs"]] == ["probabilities", "label", "class_id"]
+    # numeric models keep their one matrix, which tritonclient users rely on
+    assert typed_client.get("/v2/models/iris-rf").get_json()["inputs"] == [
+        {"name": "input", "datatype": "FP32", "shape": [-1, 4]}]
+
+
+WHOLE_AGES = [{**row, "age": round(row["age"])} for row in ROWS]
+
+
+@pytest.mark.parametrize("shape, datatypes, rows", [
+    (lambda n: [n, 1], TYPED_DATATYPES, ROWS),  # what the metadata advertises
+    # shape [n]; any integer datatype for an integer feature, an integer one for a number; any order
+    (lambda n: [n], {"visits": "UINT8", "smoker": "BOOL", "age": "INT32", "ward": "BYTES"}, WHOLE_AGES),
+], ids=["advertised", "other-datatypes"])
+def test_typed_columns_give_the_native_answer(typed_client, shape, datatypes, rows):
+    native = typed_client.post(f"/models/{typedmodel.NAME}/predict", json={"inputs": rows}).get_json()
+    r = infer(typed_client, typedmodel.NAME, columns(rows, datatypes, shape), id="cols-1")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["id"] == "cols-1" and body["model_name"] == typedmodel.NAME
+    assert probabilities(body).tolist() == [list(p["probabilities"].values()) for p in native["predictions"]]
+    labels = {o["name"]: o for o in body["outputs"]}["label"]["data"]
+    assert labels == [p["prediction"] for p in native["predictions"]] and len(set(labels)) == 2
+
+
+def test_typed_columns_with_the_binary_extension(typed_client):
+    words = [row["ward"].encode() for row in ROWS]
+    raw = {"age": np.array([r["age"] for r in ROWS], "<f8").tobytes(),
+           "ward": b"".join(struct.pack("<I", len(w)) + w for w in words),
+           "smoker": np.array([r["smoker"] for r in ROWS], "?").tobytes(),
+           "visits": np.array([r["visits"] for r in ROWS], "<i8").tobytes()}
+    header = {"inputs": [{"name": name, "shape": [len(ROWS), 1], "datatype": TYPED_DATATYPES[name],
+                          "parameters": {"binary_data_size": len(data)}} for name, data in raw.items()]}
+    head = json.dumps(header).encode()
+    r = typed_client.post(f"/v2/models/{typedmodel.NAME}/infer", data=head + b"".join(raw.values()),
+                          headers={"Inference-Header-Content-Length": str(len(head))})
+    assert r.status_code == 200, r.get_json()
+    json_body = infer(typed_client, typedmodel.NAME, columns(ROWS, TYPED_DATATYPES)).get_json()
+    assert probabilities(r.get_json()) == pytest.approx(probabilities(json_body), abs=1e-12)
+
+
+def test_numeric_model_takes_columns_as_well_as_its_matrix(typed_client):
+    features = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    rows = [dict(zip(features, row, strict=True)) for row in IRIS]
+    native = typed_client.post("/models/iris-rf/predict", json={"inputs": IRIS}).get_json()
+    matrix = infer(typed_client, "iris-rf", [tensor("input", [2, 4], "FP64", IRIS)]).get_json()
+    by_column = infer(typed_client, "iris-rf", columns(rows, dict.fromkeys(features, "FP64"))).get_json()
+    assert probabilities(by_column).tolist() == probabilities(matrix).tolist()
+    assert probabilities(by_column).tolist() == [list(p["probabilities"].values()) for p in native["predictions"]]
+    # binary columns, FP32 and INT32 mixed
+    data = {"x1": np.array([1, 4], "<f4"), "x2": np.array([2, 5], "<i4"), "x3": np.array([3, 6], "<f4")}
+    header = {"inputs": [{"name": n, "shape": [2], "datatype": "FP32" if a.dtype.kind == "f" else "INT32",
+                          "parameters": {"binary_data_size": a.nbytes}} for n, a in data.items()]}
+    head = json.dumps(header).encode()
+    r = typed_client.post("/v2/models/linear/infer", data=head + b"".join(a.tobytes() for a in data.values()),
+                          headers={"Inference-Header-Content-Length": str(len(head))})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["outputs"][0]["data"] == pytest.approx([0.6, 1.5])
+
+
+def _typed(**changes):
+    """The typed model's columns with some tensors replaced (None: left out)."""
+    tensors = {t["name"]: t for t in columns(ROWS, TYPED_DATATYPES)}
+    tensors.update(changes)
+    return [t for t in tensors.values() if t is not None]
+
+
+@pytest.mark.parametrize(
+    "inputs, fragment",
+    [
+        (_typed(visits=None), "missing input(s) 'visits'"),
+        (_typed(ward=tensor("ward", [3, 1], "FP64", [1.0, 2.0, 3.0])), "input 'ward': feature 'ward' is a string"),
+        (_typed(smoker=tensor("smoker", [3, 1], "INT8", [0, 1, 0])), "input 'smoker': feature 'smoker' is a boolean"),
+        (_typed(visits=tensor("visits", [3, 1], "FP64", [1.0, 2.0, 3.0])), "input 'visits': feature 'visits' is an "
+                                                                            "integer"),
+        (_typed(age=tensor("age", [3, 1], "BYTES", ["1", "2", "3"])), "input 'age': feature 'age' is a number"),
+        (_typed(age=tensor("age", [2, 1], "FP64", [1.0, 2.0])), "input 'ward' has 3 rows but input 'age' has 2"),
+        (_typed(visits=tensor("visits", [3, 2], "INT64", [1, 2, 3, 4, 5, 6])), "input 'visits': a column has shape"),
+        (_typed(visits=tensor("visits", [3, 1], "UINT64", [2**64 - 1, 1, 2])), "input 'visits': a value is out of "
+                                                                               "range"),
+        (_typed() + [tensor("extra", [3], "FP64", [1.0, 2.0, 3.0])], "unexpected input 'extra'"),
+        (_typed() + [tensor("age", [3], "FP64", [1.0, 2.0, 3.0])], "input 'age' is given twice"),
+        ([tensor("input", [3, 4], "FP64", [[1.0] * 4] * 3)], "unexpected input 'input'; model 'readmission' takes "
+                                                             "one input per feature: age (FP64), ward (BYTES)"),
+    ],
+    ids=["missing", "string-not-bytes", "bool-not-int", "integer-not-float", "number-not-bytes", "lengths",
+         "shape", "uint64-range", "extra", "twice", "matrix-to-typed"],
+)
+def test_column_errors_are_400_naming_the_input(typed_client, inputs, fragment):
+    r = infer(typed_client, typedmodel.NAME, inputs)
+    assert r.status_code == 400, r.get_json()
+    body = r.get_json()
+    assert set(body) == {"error"} and fragment in body["error"], body
+
+
+def test_numeric_column_errors_are_400(typed_client):
+    cases = [
+        ([tensor("x1", [1], "FP32", [1]), tensor("x2", [1], "FP32", [2])], "missing input(s) 'x3'"),
+        ([tensor("x1", [1], "FP32", [1]), tensor("x2", [1], "FP32", [2]), tensor("x3", [2], "FP32", [3, 4])],
+         "every column needs the same number of rows"),
+        ([tensor("x1", [1], "BOOL", [True]), tensor("x2", [1], "FP32", [2]), tensor("x3", [1], "FP32", [3])],
+         "input 'x1': feature 'x1' is a number"),
+        ([tensor("input", [1, 3], "FP32", [1, 2, 3]), tensor("x1", [1], "FP32", [1])],
+         "exactly one input tensor 'input' expected, got 2"),
+    ]
+    for inputs, fragment in cases:
+        r = infer(typed_client, "linear", inputs)
+        assert r.status_code == 400 and fragment in r.get_json()["error"], (fragment, r.get_json())
+
+
+def test_binary_column_errors(typed_client):
+    def send(model, name, datatype, raw, shape):
+        head = json.dumps({"inputs": [{"name": name, "shape": shape, "datatype": datatype,
+                                       "parameters": {"binary_data_size": len(raw)}}]}).encode()
+        return typed_client.post(f"/v2/models/{model}/infer", data=head + raw,
+                                 headers={"Inference-Header-Content-Length": str(len(head))})
+
+    r = send("linear", "input", "FP32", np.array([[1, np.nan, 3]], "<f4").tobytes(), [1, 3])
+    assert r.status_code == 400 and "finite" in r.get_json()["error"]
+    bad_utf8 = struct.pack("<I", 2) + b"\xff\xfe"
+    tensors = [t for t in columns(ROWS[:1], TYPED_DATATYPES) if t["name"] != "ward"]
+    head = json.dumps({"inputs": tensors + [{"name": "ward", "shape": [1], "datatype": "BYTES",
+                                             "parameters": {"binary_data_size": len(bad_utf8)}}]}).encode()
+    r = typed_client.post(f"/v2/models/{typedmodel.NAME}/infer", data=head + bad_utf8,
+                          headers={"Inference-Header-Content-Length": str(len(head))})
+    assert r.status_code == 400 and "input 'ward': BYTES elements must be UTF-8" in r.get_json()["error"]
+
+
+def test_column_batch_over_the_limit_is_413(typed_client):
+    rows = ROWS * 34  # 102 rows, the limit is 100
+    r = infer(typed_client, typedmodel.NAME, columns(rows, TYPED_DATATYPES))
+    assert r.status_code == 413 and set(r.get_json()) == {"error"}
+
+
+def test_id_must_be_a_string(client):
+    r = infer(client, "linear", [tensor("input", [1, 3], "FP32", [1, 2, 3])], id={"a": 1})
+    assert r.status_code == 400 and "'id' must be a string" in r.get_json()["error"]
