@@ -75,7 +75,8 @@ class Runtime:
                 x = pd.DataFrame(x, columns=self.manifest.features)
             return x
         if self._mean is not None:
-            x = (x - self._mean) / self._scale
+            with np.errstate(over="ignore"):  # beyond float64 becomes inf, which postprocess refuses
+                x = (x - self._mean) / self._scale
         return x
 
     @staticmethod
