@@ -22,9 +22,27 @@ bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{_int('PORT', 8000)}"
 # WEB_CONCURRENCY: worker processes (each loads every configured model once).
 workers = _int("WEB_CONCURRENCY", 4)
 # gthread: each worker serves GUNICORN_THREADS requests at once; the model lock serialises
-# only the forward pass, so parsing and serialising overlap with inference.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# only the forward pass, so parsing and serialising overlap with inference. The default is
+# gthread with JSON answers (and an X-Request-ID) for the requests Gunicorn refuses itself
+# (414, 431, 400): inference/worker.py. Plain "gthread" answers those in Gunicorn's HTML.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "inference.worker.JsonThreadWorker")
 threads = _int("GUNICORN_THREADS", 2)
+# worker_connections: open client connections one worker holds at most (requests in progress
+# plus idle keep-alive ones); past it the worker stops accepting and new connections wait in
+# the listen backlog, or go to another worker.
+worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 256)
+
+# --- Request limits -------------------------------------------------------------------------
+# What a client may send before the app sees anything; Gunicorn refuses the rest itself.
+# limit_request_line: bytes of "METHOD /path?query HTTP/1.1" (414 above; this API's longest path
+# is under 100 bytes). limit_request_fields: header fields per request (431 above; browsers
+# send 10-20). limit_request_field_size: bytes of one header field (431 above). backlog:
+# connections the kernel queues before the workers accept them (capped by net.core.somaxconn);
+# past it, new connections are refused, which a load balancer sees at once.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 4094)
+limit_request_fields = _int("GUNICORN_LIMIT_REQUEST_FIELDS", 64)
+limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)
+backlog = _int("GUNICORN_BACKLOG", 2048)
 
 # --- Timeouts -------------------------------------------------------------------------------
 # timeout: a worker silent this long is killed and replaced. graceful_timeout: how long

@@ -64,7 +64,8 @@ def test_chunked_v2_and_multipart_bodies_over_the_limit_are_413(server, tmp_path
     assert r.status_code == 413, r.text[:300]
     boundary = "b0undary"
     part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.png\"\r\n"
-            "Content-Type: image/png\r\n\r\n").encode() + b"\x89PNG" + b"\0" * LIMIT + f"\r\n--{boundary}--\r\n".encode()
+            "Content-Type: image/png\r\n\r\n").encode() + b"\x89PNG" + b"\0" * LIMIT
+    part += f"\r\n--{boundary}--\r\n".encode()
     r = requests.post(server.url + "/models/digits-cnn/predict", data=chunks(part),
                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}, timeout=30)
     assert_json_error(r, 413, "payload_too_large")
