@@ -4,6 +4,7 @@ loopback. The README's configuration table lists them all."""
 
 import os
 import shutil
+import signal
 import tempfile
 
 from inference.logs import dict_config
@@ -80,6 +81,16 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inference-metrics-")
     os.environ["INFERENCE_OWNS_METRICS_DIR"] = "1"
 
+# --- ONNX Runtime telemetry -------------------------------------------------------------------
+# ONNX Runtime (1.29 and later) starts a telemetry uploader thread when it is imported, and keeps a
+# device id and an event database under ~/.cache/Microsoft. Imported in the master (below), that
+# thread does not survive the fork: every worker exit (reload, recycle, shutdown) ended in
+# "terminate called after throwing an instance of 'std::system_error'" and SIGABRT. Off by
+# default, before anything imports onnxruntime; a hospital server has nothing to send out anyway.
+# ORT_DISABLE_TELEMETRY=0 turns it back on, and then onnxruntime is not preloaded in the master.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+_ort_fork_safe = os.environ["ORT_DISABLE_TELEMETRY"].strip().lower() not in ("0", "false", "no", "off", "")
+
 # --- Preloading -----------------------------------------------------------------------------
 # preload_app stays off: models load in each worker after the fork (PyTorch state created
 # before a fork can hang workers, gunicorn issue 2478), and a HUP reload then picks up new
@@ -95,6 +106,8 @@ if os.environ.get("GUNICORN_PRELOAD_LIBRARIES", "1") == "1":
     import app  # noqa: F401  (the code only: create_app runs in each worker)
 
     try:  # compiled forests run on ONNX Runtime; scikit-learn is then never imported
+        if not _ort_fork_safe:
+            raise ImportError("onnxruntime is imported by each worker while its telemetry thread is on")
         import onnxruntime  # noqa: F401
     except ImportError:
         import sklearn.ensemble  # noqa: F401
@@ -136,8 +149,18 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
+def _exit_while_booting(signum, frame):
+    raise SystemExit(0)
+
+
 def post_fork(server, worker):
     """Give each worker its share of the cores before it loads any model."""
+    # Until Gunicorn installs the worker's own handlers, the master's are in place, and they
+    # only wake the master: a SIGTERM sent while this worker boots (importing torch takes
+    # seconds without preloading) was lost, and shutdown waited GUNICORN_GRACEFUL_TIMEOUT and
+    # then SIGKILLed it. A booting worker has no request to finish, so it just exits (code 0).
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, _exit_while_booting)
     import torch
 
     n = torch_threads(server.cfg.workers)
