@@ -76,10 +76,25 @@ logconfig_dict = dict_config(loglevel)
 # prometheus_client multiprocess mode: every worker writes its samples under this folder and
 # /metrics sums them. It must be in the environment before a worker imports prometheus_client,
 # so it is set here, in the master, when the config is read. A reload (HUP) re-reads this
-# file: keep the folder of this start. One folder per start, wiped in on_starting.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inference-metrics-")
-    os.environ["INFERENCE_OWNS_METRICS_DIR"] = "1"
+# file: keep the folder of this start. One folder per start, its .db files removed in
+# on_starting. A folder the operator names is checked here, before the app is imported (which
+# opens its first file): missing, it is created; a file, or not writable, the master stops
+# with one line saying so.
+def _metrics_folder():
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inference-metrics-")
+        os.environ["INFERENCE_OWNS_METRICS_DIR"] = "1"
+        return
+    from inference.metrics_storage import folder_problem  # (imports prometheus_client: after the variable is set)
+
+    problem = folder_problem(path)
+    if problem:
+        raise SystemExit(f"error: PROMETHEUS_MULTIPROC_DIR={path!r} {problem}; "
+                         "point it at a writable folder (or unset it for a fresh temporary one)")
+
+
+_metrics_folder()
 
 # --- ONNX Runtime telemetry -------------------------------------------------------------------
 # ONNX Runtime (1.29 and later) starts a telemetry uploader thread when it is imported, and keeps a
@@ -129,11 +144,12 @@ def torch_threads(workers_count, cores=None):
 
 
 def on_starting(server):
-    """Start with an empty metrics folder: stale files from an earlier run would be summed in."""
+    """Start with no metrics files: stale ones from an earlier run would be summed in."""
     path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(path, exist_ok=True)
     for entry in os.listdir(path):
-        os.remove(os.path.join(path, entry))
+        if entry.endswith(".db"):  # prometheus_client's files only: the folder may hold the operator's
+            os.remove(os.path.join(path, entry))
 
 
 def on_exit(server):
