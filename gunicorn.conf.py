@@ -131,6 +131,35 @@ if os.environ.get("GUNICORN_PRELOAD_LIBRARIES", "1") == "1":
 
     gc.freeze()  # keep the collector from touching, and so copying, the shared objects
 
+# --- Model snapshot -------------------------------------------------------------------------
+# Workers load a verified snapshot of MODEL_DIR (inference/snapshot.py) that the master makes at
+# start and on every reload: a reload after a weights file went missing or broken keeps serving
+# the copy verified before, with an ERROR line, instead of dropping the model (503 from then on).
+# Hard links where MODEL_SNAPSHOT_DIR (default: the temporary folder) shares MODEL_DIR's
+# filesystem, copies otherwise. MODEL_SNAPSHOT=0 loads MODEL_DIR directly.
+_SNAPSHOT = "INFERENCE_MODEL_SNAPSHOT"  # the current generation, for post_fork (the master's environment)
+
+
+def _snapshot_on():
+    return os.environ.get("MODEL_SNAPSHOT", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _snapshot_refresh(server):
+    from inference.config import defaults
+    from inference.snapshot import refresh
+
+    source = os.path.abspath(os.environ.get("MODEL_DIR") or defaults()["MODEL_DIR"])
+    root = os.environ.get("INFERENCE_SNAPSHOT_ROOT")
+    if not root:
+        root = tempfile.mkdtemp(prefix="inference-models-", dir=os.environ.get("MODEL_SNAPSHOT_DIR") or None)
+        os.environ["INFERENCE_SNAPSHOT_ROOT"] = root
+    try:
+        os.environ[_SNAPSHOT] = str(refresh(source, root))
+    except Exception:  # the workers then load the last snapshot that was made, or MODEL_DIR itself
+        server.log.exception("model snapshot of %s failed; workers load %s", source,
+                             os.environ.get(_SNAPSHOT, source))
+
+
 # --- Hooks ----------------------------------------------------------------------------------
 
 
@@ -144,7 +173,9 @@ def torch_threads(workers_count, cores=None):
 
 
 def on_starting(server):
-    """Start with no metrics files: stale ones from an earlier run would be summed in."""
+    """Snapshot the models; start with no metrics files (stale ones would be summed in)."""
+    if _snapshot_on():
+        _snapshot_refresh(server)
     path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(path, exist_ok=True)
     for entry in os.listdir(path):
@@ -152,10 +183,18 @@ def on_starting(server):
             os.remove(os.path.join(path, entry))
 
 
+def on_reload(server):
+    """Snapshot the models again before the new workers start (HUP)."""
+    if _snapshot_on():
+        _snapshot_refresh(server)
+
+
 def on_exit(server):
-    """Remove the metrics folder this master created."""
+    """Remove the metrics folder and the model snapshots this master created."""
     if os.environ.get("INFERENCE_OWNS_METRICS_DIR") == "1":
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    if os.environ.get("INFERENCE_SNAPSHOT_ROOT"):
+        shutil.rmtree(os.environ["INFERENCE_SNAPSHOT_ROOT"], ignore_errors=True)
 
 
 def child_exit(server, worker):
@@ -170,13 +209,15 @@ def _exit_while_booting(signum, frame):
 
 
 def post_fork(server, worker):
-    """Give each worker its share of the cores before it loads any model."""
+    """Before the worker's app loads: exit on signals while booting, the snapshot, torch threads."""
     # Until Gunicorn installs the worker's own handlers, the master's are in place, and they
     # only wake the master: a SIGTERM sent while this worker boots (importing torch takes
     # seconds without preloading) was lost, and shutdown waited GUNICORN_GRACEFUL_TIMEOUT and
     # then SIGKILLed it. A booting worker has no request to finish, so it just exits (code 0).
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
         signal.signal(signum, _exit_while_booting)
+    if os.environ.get(_SNAPSHOT):
+        os.environ["MODEL_DIR"] = os.environ[_SNAPSHOT]  # this worker's app reads it in create_app
     import torch
 
     n = torch_threads(server.cfg.workers)
