@@ -22,6 +22,8 @@ SETTINGS = {
     "USE_COMPILED": (True, lambda v: _bool(v), "serve a model's verified compiled twin (ONNX) when it has one"),
     "PUBLIC_DOCS": (False, lambda v: _bool(v), "serve /docs and /openapi.json without the API key"),
     "TORCH_THREADS": (None, int, "torch intra-op threads per worker (default: cores / workers)"),
+    "CORS_ORIGINS": (None, lambda v: [o.strip() for o in v.split(",") if o.strip()] or None,
+                     "comma list of origins whose browser apps may call the API (default: none)"),
 }
 
 
