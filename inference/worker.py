@@ -1,6 +1,7 @@
 """Gunicorn's gthread worker, answering what Gunicorn refuses by itself (a request line over
 ``limit_request_line``: 414; too many or too large header fields: 431; a malformed request: 400)
-with the app's JSON error body and an ``X-Request-ID``, instead of Gunicorn's HTML page.
+with the app's JSON error body and an ``X-Request-ID``, instead of Gunicorn's HTML page; and
+letting go of a client that stops sending in the middle of its request.
 
 Used through ``worker_class`` (Gunicorn's documented way to bring a worker); ``gunicorn.conf.py``
 selects it. These requests never reach the app, so the id is new (the client's own header may be
@@ -9,6 +10,7 @@ what was refused) and the line in the access log is written here.
 
 import logging
 import os
+import socket
 import ssl
 from http import HTTPStatus
 
@@ -45,6 +47,50 @@ SETTING = {414: "GUNICORN_LIMIT_REQUEST_LINE",
            431: "GUNICORN_LIMIT_REQUEST_FIELDS, GUNICORN_LIMIT_REQUEST_FIELD_SIZE"}
 
 
+IDLE_TIMEOUT = 10.0  # seconds a client may stay silent in the middle of a request (GUNICORN_CLIENT_IDLE_TIMEOUT)
+
+
+class IdleTimeoutSocket(socket.socket):
+    """A client socket on which a blocking read or write gives up after ``idle_timeout`` silent seconds.
+
+    Gunicorn reads a request on a blocking socket with no timeout once its first bytes are in, so
+    a client that sends half a request and stops held a thread for good (a few such clients
+    held every thread). A read that times out ends like a client that hung up: Gunicorn closes
+    the connection without a word, as for any premature disconnection.
+    """
+
+    idle_timeout = IDLE_TIMEOUT
+
+    @classmethod
+    def adopt(cls, sock, idle_timeout):
+        """The same connection, as an IdleTimeoutSocket (``sock`` is detached and unusable after)."""
+        new = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        new.idle_timeout = idle_timeout
+        return new
+
+    def setblocking(self, flag):
+        """Blocking means "blocking with the idle timeout" (Gunicorn sets it before each request)."""
+        if flag:
+            self.settimeout(self.idle_timeout)
+        else:
+            super().setblocking(False)
+
+    def recv(self, *args):
+        try:
+            return super().recv(*args)
+        except TimeoutError:
+            return b""  # to the parser and the body readers: the client went away
+
+    def sendall(self, data, *args):
+        """Send it all, timing out only when the client takes nothing for ``idle_timeout`` seconds.
+
+        (Python's own sendall applies the timeout to the whole answer, which would cut a large
+        answer to a slow but steady reader.)"""
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[self.send(view, *args):]
+
+
 def status_for(exc):
     """The HTTP status Gunicorn gives ``exc`` (500 for anything that is not the client's fault)."""
     for kinds, status in STATUS:
@@ -72,7 +118,18 @@ def error_bytes(status, message, request_id):
 
 
 class JsonThreadWorker(ThreadWorker):
-    """gthread, with JSON answers for the requests Gunicorn itself refuses."""
+    """gthread, with JSON answers for the requests Gunicorn itself refuses, and client idle timeouts."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client_idle_timeout = float(os.environ.get("GUNICORN_CLIENT_IDLE_TIMEOUT") or IDLE_TIMEOUT)
+
+    def enqueue_req(self, conn):
+        """Before a thread serves the connection, give its socket the idle timeout (once)."""
+        if not isinstance(conn.sock, IdleTimeoutSocket) and isinstance(conn.sock, socket.socket) \
+                and not isinstance(conn.sock, ssl.SSLSocket):
+            conn.sock = IdleTimeoutSocket.adopt(conn.sock, self.client_idle_timeout)
+        super().enqueue_req(conn)
 
     def handle_error(self, req, client, addr, exc):
         """Log like Gunicorn, then answer with the JSON error body instead of HTML."""

@@ -119,3 +119,31 @@ def test_an_error_echoes_a_bounded_part_of_thousands_of_unknown_keys(server):
         r = requests.post(server.url + path, data=body.encode(), headers=JSON, timeout=30)
         assert_json_error(r, 400, "validation_error")
         assert len(r.content) < 8192, len(r.content)
+
+
+def test_clients_that_stop_mid_request_do_not_hold_the_threads(model_dir, tmp_path):
+    """Before: six clients that sent half a request and went silent held every thread of the
+    workers (no /health answer for 35-40 s and more). Now each is let go after
+    GUNICORN_CLIENT_IDLE_TIMEOUT (here 2 s) of silence."""
+    import time
+
+    env = {"GUNICORN_CLIENT_IDLE_TIMEOUT": "2", "GUNICORN_THREADS": "2"}
+    with GunicornServer(model_dir, workers=1, env=env, log_path=tmp_path / "log") as srv:
+        silent = []
+        try:
+            for _ in range(6):
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+                s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
+                silent.append(s)
+            started = time.monotonic()
+            r = requests.get(srv.url + "/health", timeout=25)
+            assert r.status_code == 200 and time.monotonic() - started < 20
+            for s in silent:
+                assert s.recv(100) == b""  # closed by the server
+            # a large answer to a client that reads it is not cut by the idle timeout
+            rows = {"inputs": [[1.0, 2.0, 3.0]] * 10_000}
+            big = requests.post(srv.url + "/models/linear/predict", json=rows, timeout=30)
+            assert big.status_code == 200 and len(big.json()["predictions"]) == 10_000
+        finally:
+            for s in silent:
+                s.close()
