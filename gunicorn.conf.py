@@ -39,14 +39,16 @@ worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 256)
 # is under 100 bytes). limit_request_fields: header fields per request (431 above; browsers
 # send 10-20). limit_request_field_size: bytes of one header field (431 above). backlog:
 # connections the kernel queues before the workers accept them (capped by net.core.somaxconn);
-# past it, new connections are refused, which a load balancer sees at once.
+# past it, new connections are refused, which a load balancer sees at once. The worker class
+# also drops a client silent for GUNICORN_CLIENT_IDLE_TIMEOUT (10 s) in the middle of a request.
 limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 4094)
 limit_request_fields = _int("GUNICORN_LIMIT_REQUEST_FIELDS", 64)
 limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)
 backlog = _int("GUNICORN_BACKLOG", 2048)
 
 # --- Timeouts -------------------------------------------------------------------------------
-# timeout: a worker silent this long is killed and replaced. graceful_timeout: how long
+# timeout: a worker silent this long is killed and replaced (with gthread: its main loop, not
+# one slow request, which runs in a thread beside it). graceful_timeout: how long
 # in-flight requests get to finish after SIGTERM or a reload. keepalive: idle seconds a
 # client connection is kept open (keep it above the load balancer's idle timeout).
 timeout = _int("GUNICORN_TIMEOUT", 30)
