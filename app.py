@@ -3,7 +3,7 @@
 from flask import Flask
 
 from inference import config as settings
-from inference.api import docs, errors, health, models, monitoring, plane, request_id, security, v2
+from inference.api import body, cors, docs, errors, health, models, monitoring, plane, request_id, security, v2
 from inference.api.jsonio import OrjsonProvider
 from inference.logs import configure_logging
 
@@ -17,7 +17,9 @@ def create_app(config=None):
 
     request_id.init_app(app)  # first, so that every later hook and error has an id
     monitoring.init_app(app)  # then timing, so that refused requests are logged and counted too
+    cors.init_app(app)  # before the key check: browsers send no key on a preflight
     security.init_app(app)
+    body.init_app(app)  # after the key check: an unknown client's chunked body is never buffered
     errors.init_app(app)
     plane.init_app(app)
     app.register_blueprint(health.bp)

@@ -5,6 +5,7 @@ lists)."""
 
 import os
 import shutil
+import signal
 import tempfile
 
 from inference import config as _settings
@@ -23,12 +24,32 @@ bind = _server["GUNICORN_BIND"] or f"127.0.0.1:{_server['PORT']}"
 # WEB_CONCURRENCY: worker processes (each loads every configured model once).
 workers = _server["WEB_CONCURRENCY"]
 # gthread: each worker serves GUNICORN_THREADS requests at once; the model lock serialises
-# only the forward pass, so parsing and serialising overlap with inference.
+# only the forward pass, so parsing and serialising overlap with inference. The default is
+# gthread with JSON answers (and an X-Request-ID) for the requests Gunicorn refuses itself
+# (414, 431, 400): inference/worker.py. Plain "gthread" answers those in Gunicorn's HTML.
 worker_class = _server["GUNICORN_WORKER_CLASS"]
 threads = _server["GUNICORN_THREADS"]
+# worker_connections: open client connections one worker holds at most (requests in progress
+# plus idle keep-alive ones); past it the worker stops accepting and new connections wait in
+# the listen backlog, or go to another worker.
+worker_connections = _server["GUNICORN_WORKER_CONNECTIONS"]
+
+# --- Request limits -------------------------------------------------------------------------
+# What a client may send before the app sees anything; Gunicorn refuses the rest itself.
+# limit_request_line: bytes of "METHOD /path?query HTTP/1.1" (414 above; this API's longest path
+# is under 100 bytes). limit_request_fields: header fields per request (431 above; browsers
+# send 10-20). limit_request_field_size: bytes of one header field (431 above). backlog:
+# connections the kernel queues before the workers accept them (capped by net.core.somaxconn);
+# past it, new connections are refused, which a load balancer sees at once. The worker class
+# also drops a client silent for GUNICORN_CLIENT_IDLE_TIMEOUT (10 s) in the middle of a request.
+limit_request_line = _server["GUNICORN_LIMIT_REQUEST_LINE"]
+limit_request_fields = _server["GUNICORN_LIMIT_REQUEST_FIELDS"]
+limit_request_field_size = _server["GUNICORN_LIMIT_REQUEST_FIELD_SIZE"]
+backlog = _server["GUNICORN_BACKLOG"]
 
 # --- Timeouts -------------------------------------------------------------------------------
-# timeout: a worker silent this long is killed and replaced. graceful_timeout: how long
+# timeout: a worker silent this long is killed and replaced (with gthread: its main loop, not
+# one slow request, which runs in a thread beside it). graceful_timeout: how long
 # in-flight requests get to finish after SIGTERM or a reload. keepalive: idle seconds a
 # client connection is kept open (keep it above the load balancer's idle timeout).
 timeout = _server["GUNICORN_TIMEOUT"]
@@ -59,10 +80,35 @@ logconfig_dict = dict_config(loglevel)
 # prometheus_client multiprocess mode: every worker writes its samples under this folder and
 # /metrics sums them. It must be in the environment before a worker imports prometheus_client,
 # so it is set here, in the master, when the config is read. A reload (HUP) re-reads this
-# file: keep the folder of this start. One folder per start, wiped in on_starting.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inference-metrics-")
-    os.environ["INFERENCE_OWNS_METRICS_DIR"] = "1"
+# file: keep the folder of this start. One folder per start, its .db files removed in
+# on_starting. A folder the operator names is checked here, before the app is imported (which
+# opens its first file): missing, it is created; a file, or not writable, the master stops
+# with one line saying so.
+def _metrics_folder():
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inference-metrics-")
+        os.environ["INFERENCE_OWNS_METRICS_DIR"] = "1"
+        return
+    from inference.metrics_storage import folder_problem  # (imports prometheus_client: after the variable is set)
+
+    problem = folder_problem(path)
+    if problem:
+        raise SystemExit(f"error: PROMETHEUS_MULTIPROC_DIR={path!r} {problem}; "
+                         "point it at a writable folder (or unset it for a fresh temporary one)")
+
+
+_metrics_folder()
+
+# --- ONNX Runtime telemetry -------------------------------------------------------------------
+# ONNX Runtime (1.29 and later) starts a telemetry uploader thread when it is imported, and keeps a
+# device id and an event database under ~/.cache/Microsoft. Imported in the master (below), that
+# thread does not survive the fork: every worker exit (reload, recycle, shutdown) ended in
+# "terminate called after throwing an instance of 'std::system_error'" and SIGABRT. Off by
+# default, before anything imports onnxruntime; a hospital server has nothing to send out anyway.
+# ORT_DISABLE_TELEMETRY=0 turns it back on, and then onnxruntime is not preloaded in the master.
+_ort_fork_safe = _server["ORT_DISABLE_TELEMETRY"]
+os.environ["ORT_DISABLE_TELEMETRY"] = "1" if _ort_fork_safe else "0"
 
 # --- Preloading -----------------------------------------------------------------------------
 # preload_app stays off: models load in each worker after the fork (PyTorch state created
@@ -79,6 +125,8 @@ if _server["GUNICORN_PRELOAD_LIBRARIES"]:
     import app  # noqa: F401  (the code only: create_app runs in each worker)
 
     try:  # compiled forests run on ONNX Runtime; scikit-learn is then never imported
+        if not _ort_fork_safe:
+            raise ImportError("onnxruntime is imported by each worker while its telemetry thread is on")
         import onnxruntime  # noqa: F401
     except ImportError:
         import sklearn.ensemble  # noqa: F401
@@ -86,6 +134,34 @@ if _server["GUNICORN_PRELOAD_LIBRARIES"]:
         import sklearn.ensemble  # noqa: F401,F811
 
     gc.freeze()  # keep the collector from touching, and so copying, the shared objects
+
+# --- Model snapshot -------------------------------------------------------------------------
+# Workers load a verified snapshot of MODEL_DIR (inference/snapshot.py) that the master makes at
+# start and on every reload: a reload after a weights file went missing or broken keeps serving
+# the copy verified before, with an ERROR line, instead of dropping the model (503 from then on).
+# Hard links where MODEL_SNAPSHOT_DIR (default: the temporary folder) shares MODEL_DIR's
+# filesystem, copies otherwise. MODEL_SNAPSHOT=0 loads MODEL_DIR directly.
+_SNAPSHOT = "INFERENCE_MODEL_SNAPSHOT"  # the current generation, for post_fork (the master's environment)
+
+
+def _snapshot_on():
+    return _server["MODEL_SNAPSHOT"]
+
+
+def _snapshot_refresh(server):
+    from inference.snapshot import refresh
+
+    source = os.path.abspath(_settings.load(scope=_settings.APP)["MODEL_DIR"])  # re-read: a reload may change it
+    root = os.environ.get("INFERENCE_SNAPSHOT_ROOT")
+    if not root:
+        root = tempfile.mkdtemp(prefix="inference-models-", dir=_server["MODEL_SNAPSHOT_DIR"])
+        os.environ["INFERENCE_SNAPSHOT_ROOT"] = root
+    try:
+        os.environ[_SNAPSHOT] = str(refresh(source, root))
+    except Exception:  # the workers then load the last snapshot that was made, or MODEL_DIR itself
+        server.log.exception("model snapshot of %s failed; workers load %s", source,
+                             os.environ.get(_SNAPSHOT, source))
+
 
 # --- Hooks ----------------------------------------------------------------------------------
 
@@ -99,17 +175,28 @@ def torch_threads(workers_count, cores=None):
 
 
 def on_starting(server):
-    """Start with an empty metrics folder: stale files from an earlier run would be summed in."""
+    """Snapshot the models; start with no metrics files (stale ones would be summed in)."""
+    if _snapshot_on():
+        _snapshot_refresh(server)
     path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(path, exist_ok=True)
     for entry in os.listdir(path):
-        os.remove(os.path.join(path, entry))
+        if entry.endswith(".db"):  # prometheus_client's files only: the folder may hold the operator's
+            os.remove(os.path.join(path, entry))
+
+
+def on_reload(server):
+    """Snapshot the models again before the new workers start (HUP)."""
+    if _snapshot_on():
+        _snapshot_refresh(server)
 
 
 def on_exit(server):
-    """Remove the metrics folder this master created."""
+    """Remove the metrics folder and the model snapshots this master created."""
     if os.environ.get("INFERENCE_OWNS_METRICS_DIR") == "1":
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    if os.environ.get("INFERENCE_SNAPSHOT_ROOT"):
+        shutil.rmtree(os.environ["INFERENCE_SNAPSHOT_ROOT"], ignore_errors=True)
 
 
 def child_exit(server, worker):
@@ -119,8 +206,20 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
+def _exit_while_booting(signum, frame):
+    raise SystemExit(0)
+
+
 def post_fork(server, worker):
-    """Give each worker its share of the cores before it loads any model."""
+    """Before the worker's app loads: exit on signals while booting, the snapshot, torch threads."""
+    # Until Gunicorn installs the worker's own handlers, the master's are in place, and they
+    # only wake the master: a SIGTERM sent while this worker boots (importing torch takes
+    # seconds without preloading) was lost, and shutdown waited GUNICORN_GRACEFUL_TIMEOUT and
+    # then SIGKILLed it. A booting worker has no request to finish, so it just exits (code 0).
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, _exit_while_booting)
+    if os.environ.get(_SNAPSHOT):
+        os.environ["MODEL_DIR"] = os.environ[_SNAPSHOT]  # this worker's app reads it in create_app
     import torch
 
     n = torch_threads(server.cfg.workers)

@@ -55,10 +55,20 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("COALESCE", True, parse_bool, "merge requests waiting for a model into one forward pass"),
     Setting("USE_COMPILED", True, parse_bool, "serve a model's verified compiled twin (ONNX) when it has one"),
     Setting("PUBLIC_DOCS", False, parse_bool, "serve /docs and /openapi.json without the API key"),
+    Setting("CORS_ORIGINS", None, parse_list, "comma list of origins whose browser apps may call the API "
+            "(default: none)"),
     # Read by gunicorn.conf.py (the master), not by the app.
     Setting("WEB_CONCURRENCY", 4, int, "Gunicorn worker processes", SERVER),
     Setting("GUNICORN_THREADS", 2, int, "threads per worker (gthread)", SERVER),
-    Setting("GUNICORN_WORKER_CLASS", "gthread", str, "Gunicorn worker class", SERVER),
+    Setting("GUNICORN_WORKER_CLASS", "inference.worker.JsonThreadWorker", str,
+            "Gunicorn worker class (gthread answering its own 400/414/431 in JSON)", SERVER),
+    Setting("GUNICORN_WORKER_CONNECTIONS", 256, int, "client connections one worker holds at most", SERVER),
+    Setting("GUNICORN_CLIENT_IDLE_TIMEOUT", 10.0, float, "seconds a client may stay silent in the middle of a "
+            "request before it is dropped", SERVER),
+    Setting("GUNICORN_LIMIT_REQUEST_LINE", 4094, int, "bytes of the request line (414 above)", SERVER),
+    Setting("GUNICORN_LIMIT_REQUEST_FIELDS", 64, int, "header fields per request (431 above)", SERVER),
+    Setting("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190, int, "bytes of one header field (431 above)", SERVER),
+    Setting("GUNICORN_BACKLOG", 2048, int, "connections the kernel queues before a worker accepts them", SERVER),
     Setting("GUNICORN_BIND", None, str, "listen address (default 127.0.0.1:$PORT)", SERVER),
     Setting("PORT", 8000, int, "port when GUNICORN_BIND is unset", SERVER),
     Setting("GUNICORN_TIMEOUT", 30, int, "seconds before a silent worker is killed and replaced", SERVER),
@@ -70,11 +80,16 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             SERVER),
     Setting("GUNICORN_CONTROL_SOCKET", None, str, "path of Gunicorn's control socket (default: off)", SERVER),
     Setting("TORCH_THREADS", None, int, "torch intra-op threads per worker (default: cores / workers)", SERVER),
+    Setting("MODEL_SNAPSHOT", True, parse_bool, "workers load a verified snapshot of MODEL_DIR made at start and on "
+            "each reload", SERVER),
+    Setting("MODEL_SNAPSHOT_DIR", None, str, "where snapshots are made (default: the temporary folder)", SERVER),
+    Setting("ORT_DISABLE_TELEMETRY", True, parse_bool, "ONNX Runtime's telemetry off (its thread breaks at fork)",
+            SERVER),
     Setting("PROMETHEUS_MULTIPROC_DIR", None, str, "folder of the per-worker metrics files (default: a new "
             "temporary folder per start)", SERVER),
 )}
 POSITIVE = ("MAX_CONTENT_LENGTH", "MAX_BATCH_ROWS", "MAX_IMAGE_PIXELS", "WEB_CONCURRENCY", "GUNICORN_THREADS",
-            "TORCH_THREADS", "PORT")
+            "TORCH_THREADS", "PORT", "GUNICORN_WORKER_CONNECTIONS", "GUNICORN_BACKLOG")
 
 
 class ConfigError(ValueError):

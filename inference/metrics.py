@@ -13,7 +13,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
+
+from inference import metrics_storage
+
+# Before the first metric exists: each worker's values go to files that cannot crash it (SIGBUS
+# on a full disk); see inference/metrics_storage.py.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    values.ValueClass = metrics_storage.value_class()
 
 # Millisecond-scale inference: 0.25 ms .. 5 s.
 LATENCY_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075,

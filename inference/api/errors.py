@@ -3,6 +3,7 @@ Never a stack trace."""
 
 import logging
 
+import orjson
 from flask import current_app, g
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -14,20 +15,75 @@ log = logging.getLogger(__name__)
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
+    417: "expectation_failed",
     431: "request_header_fields_too_large",
+    500: "internal_error",
+    501: "not_implemented",
 }
+# What an error may echo back: a client that sends 500,000 unknown keys gets the first few named,
+# not a 14 MB answer. The first problem is always in the message itself.
+MAX_DETAIL_ENTRIES = 20
+MAX_DETAIL_TEXT = 200
+MAX_DETAIL_BYTES = 4096
+TRUNCATED = "_truncated"  # marks details that were cut (a leading "_", like marshmallow's "_schema")
+
+
+def _cap(value, budget):
+    """``value`` with at most ``budget[0]`` entries in all (dict items and list items), strings cut."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if budget[0] <= 0:
+                budget[1] = True
+                break
+            budget[0] -= 1
+            out[str(key)[:MAX_DETAIL_TEXT]] = _cap(item, budget)
+        return out
+    if isinstance(value, (list, tuple)):
+        out = []
+        for item in value:
+            if budget[0] <= 0:
+                budget[1] = True
+                break
+            budget[0] -= 1
+            out.append(_cap(item, budget))
+        return out
+    if isinstance(value, str) and len(value) > MAX_DETAIL_TEXT:
+        budget[1] = True
+        return value[:MAX_DETAIL_TEXT] + "..."
+    return value
+
+
+def cap_details(details, entries=MAX_DETAIL_ENTRIES, max_bytes=MAX_DETAIL_BYTES):
+    """``details`` cut to a few entries and a few KiB; a dict with ``"_truncated": true`` when cut."""
+    while True:
+        budget = [entries, False]
+        capped = _cap(details, budget)
+        if budget[1]:
+            capped = {**capped, TRUNCATED: True} if isinstance(capped, dict) else {"items": capped, TRUNCATED: True}
+        if entries <= 1 or len(orjson.dumps(capped, default=str)) <= max_bytes:
+            return capped
+        entries //= 2
+
+
+def error_body(code, message, request_id, details=None):
+    """The JSON error object: ``{"error", "code", "details"?, "request_id"}``, details capped."""
+    body = {"error": message, "code": code}
+    if details:
+        body["details"] = cap_details(details)
+    body["request_id"] = request_id
+    return body
 
 
 def error_response(status, code, message, details=None, headers=None):
     """Build the JSON error response every failure uses."""
-    body = {"error": message, "code": code}
-    if details:
-        body["details"] = details
-    body["request_id"] = g.get("request_id")
+    body = error_body(code, message, g.get("request_id"), details)
     response = current_app.json.response(body)
     response.status_code = status
     response.headers.update(headers or {})

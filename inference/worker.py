@@ -1,0 +1,150 @@
+"""Gunicorn's gthread worker, answering what Gunicorn refuses by itself (a request line over
+``limit_request_line``: 414; too many or too large header fields: 431; a malformed request: 400)
+with the app's JSON error body and an ``X-Request-ID``, instead of Gunicorn's HTML page; and
+letting go of a client that stops sending in the middle of its request.
+
+Used through ``worker_class`` (Gunicorn's documented way to bring a worker); ``gunicorn.conf.py``
+selects it. These requests never reach the app, so the id is new (the client's own header may be
+what was refused) and the line in the access log is written here.
+"""
+
+import logging
+import os
+import socket
+import ssl
+from http import HTTPStatus
+
+import orjson
+from gunicorn import util
+from gunicorn.http import errors as http
+from gunicorn.workers.gthread import ThreadWorker
+
+from inference import config
+from inference.api.errors import HTTP_CODES, error_body
+
+access_log = logging.getLogger("inference.access")
+
+# Gunicorn's own mapping (gunicorn.workers.base.Worker.handle_error), most specific first.
+STATUS = (
+    ((http.InvalidResponseHeader, http.InvalidResponseHeaderName), 500),  # the app's fault, not the client's
+    (http.LimitRequestLine, 414),
+    (http.LimitRequestHeaders, 431),
+    (http.UnsupportedTransferCoding, 501),
+    (http.ExpectationFailed, 417),
+    (http.ConfigurationProblem, 500),
+    ((http.ForbiddenProxyRequest, ssl.SSLError), 403),
+    (http.ParseException, 400),
+)
+MESSAGES = {
+    400: "malformed HTTP request",
+    403: "request forbidden",
+    414: "the request line (method, path and query) is too long",
+    417: "the Expect header cannot be met",
+    431: "too many header fields, or one too large",
+    500: "internal server error",
+    501: "unsupported Transfer-Encoding",
+}
+SETTING = {414: "GUNICORN_LIMIT_REQUEST_LINE",
+           431: "GUNICORN_LIMIT_REQUEST_FIELDS, GUNICORN_LIMIT_REQUEST_FIELD_SIZE"}
+
+
+IDLE_TIMEOUT = config.SETTINGS["GUNICORN_CLIENT_IDLE_TIMEOUT"].default  # seconds of silence mid-request
+
+
+class IdleTimeoutSocket(socket.socket):
+    """A client socket on which a blocking read or write gives up after ``idle_timeout`` silent seconds.
+
+    Gunicorn reads a request on a blocking socket with no timeout once its first bytes are in, so
+    a client that sends half a request and stops held a thread for good (a few such clients
+    held every thread). A read that times out ends like a client that hung up: Gunicorn closes
+    the connection without a word, as for any premature disconnection.
+    """
+
+    idle_timeout = IDLE_TIMEOUT
+
+    @classmethod
+    def adopt(cls, sock, idle_timeout):
+        """The same connection, as an IdleTimeoutSocket (``sock`` is detached and unusable after)."""
+        new = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        new.idle_timeout = idle_timeout
+        return new
+
+    def setblocking(self, flag):
+        """Blocking means "blocking with the idle timeout" (Gunicorn sets it before each request)."""
+        if flag:
+            self.settimeout(self.idle_timeout)
+        else:
+            super().setblocking(False)
+
+    def recv(self, *args):
+        try:
+            return super().recv(*args)
+        except TimeoutError:
+            return b""  # to the parser and the body readers: the client went away
+
+    def sendall(self, data, *args):
+        """Send it all, timing out only when the client takes nothing for ``idle_timeout`` seconds.
+
+        (Python's own sendall applies the timeout to the whole answer, which would cut a large
+        answer to a slow but steady reader.)"""
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[self.send(view, *args):]
+
+
+def status_for(exc):
+    """The HTTP status Gunicorn gives ``exc`` (500 for anything that is not the client's fault)."""
+    for kinds, status in STATUS:
+        if isinstance(exc, kinds):
+            return status
+    return 500
+
+
+def error_message(status, exc):
+    """What went wrong, for the client: the limit's name, never a traceback."""
+    message = MESSAGES.get(status, HTTPStatus(status).phrase)
+    if status in SETTING:
+        return f"{message}: {exc}; the server's limits: {SETTING[status]}"
+    if status == 500:
+        return message
+    return f"{message}: {exc}"
+
+
+def error_bytes(status, message, request_id):
+    """A whole HTTP/1.1 response carrying the JSON error body; the connection closes after it."""
+    body = orjson.dumps(error_body(HTTP_CODES.get(status, "http_error"), message, request_id))
+    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nX-Request-ID: {request_id}\r\n\r\n")
+    return head.encode("latin-1") + body
+
+
+class JsonThreadWorker(ThreadWorker):
+    """gthread, with JSON answers for the requests Gunicorn itself refuses, and client idle timeouts."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client_idle_timeout = config.load(scope=config.SERVER)["GUNICORN_CLIENT_IDLE_TIMEOUT"]
+
+    def enqueue_req(self, conn):
+        """Before a thread serves the connection, give its socket the idle timeout (once)."""
+        if not isinstance(conn.sock, IdleTimeoutSocket) and isinstance(conn.sock, socket.socket) \
+                and not isinstance(conn.sock, ssl.SSLSocket):
+            conn.sock = IdleTimeoutSocket.adopt(conn.sock, self.client_idle_timeout)
+        super().enqueue_req(conn)
+
+    def handle_error(self, req, client, addr, exc):
+        """Log like Gunicorn, then answer with the JSON error body instead of HTML."""
+        request_id = os.urandom(16).hex()
+        status = status_for(exc)
+        ip = (addr or ("", -1))[0]
+        if status == 500:
+            self.log.exception("Error handling request (request id %s)", request_id)
+        else:
+            self.log.warning("Invalid request from ip=%s: %s (request id %s)", ip, exc, request_id)
+        access_log.info("request", extra={"access": {
+            "request_id": request_id, "method": getattr(req, "method", None), "path": getattr(req, "path", None),
+            "route": "<refused by gunicorn>", "status": status}})
+        try:
+            util.write_nonblock(client, error_bytes(status, error_message(status, exc), request_id))
+        except Exception:  # the client may be gone already
+            self.log.debug("Failed to send error message.")

@@ -1,0 +1,74 @@
+"""Workers end cleanly (exit code 0) on a reload, a recycle and a shutdown, with the libraries
+preloaded in the master. Before: every exit ended in ``terminate called after throwing an
+instance of 'std::system_error'`` and SIGABRT (ONNX Runtime's telemetry thread, started by
+``import onnxruntime`` in the master, does not survive the fork)."""
+
+import os
+import re
+import signal
+import time
+
+import pytest
+import requests
+
+from inference.testing import GunicornServer
+from tests.e2e.load import SteadyLoad
+
+pytestmark = pytest.mark.e2e
+IRIS = {"features": [5.1, 3.5, 1.4, 0.2]}
+BAD_EXIT = re.compile(r"was sent SIG|exited with code [1-9]|terminate called|Worker failed to boot")
+
+
+def wait_for(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("preload", ["1", "0"])
+def test_workers_exit_cleanly_on_reload_recycle_and_shutdown(model_dir, tmp_path, preload):
+    log = tmp_path / "log"
+    env = {"GUNICORN_PRELOAD_LIBRARIES": preload, "GUNICORN_MAX_REQUESTS": "40", "GUNICORN_MAX_REQUESTS_JITTER": "0"}
+    srv = GunicornServer(model_dir, workers=2, env=env, log_path=log).start()
+    try:
+        first = set(srv.worker_pids())
+        os.kill(srv.proc.pid, signal.SIGHUP)  # a reload: every worker is replaced
+        assert wait_for(lambda: len(set(srv.worker_pids()) - first) == 2 and not first & set(srv.worker_pids()), 60)
+        srv.wait_ready()
+        with SteadyLoad(srv.url + "/predict", IRIS, threads=2) as load:  # 40 requests recycle a worker
+            assert load.run_until(lambda: load.total >= 200, 60)
+        assert load.outcomes["200"] >= 150, load.outcomes
+        # let the last recycled worker finish exiting: the master's SIGTERM at shutdown would
+        # otherwise meet it half-way (Gunicorn logs that as "was sent SIGTERM")
+        assert wait_for(lambda: len(srv.worker_pids()) == 2 and log.read_text().count("Worker exiting")
+                        == log.read_text().count("Booting worker") - 2, 30)
+        srv.wait_ready()
+        assert requests.get(srv.url + "/ready", timeout=10).status_code == 200
+    finally:
+        srv.stop()
+    assert srv.proc.returncode == 0
+    text = log.read_text()
+    exits = text.count("Worker exiting")
+    assert exits >= 4 + 200 // 40 - 1, text[-3000:]  # two reloaded, several recycled, two at shutdown
+    assert not BAD_EXIT.search(text), BAD_EXIT.findall(text)[:5]
+
+
+def test_sigterm_while_a_worker_boots_stops_it_at_once(model_dir, tmp_path):
+    """Before: the master's signal handlers, still in place while the worker imported torch, ate
+    the SIGTERM; shutdown waited the whole graceful timeout (here 60 s) and SIGKILLed the worker."""
+    log = tmp_path / "log"
+    env = {"GUNICORN_PRELOAD_LIBRARIES": "0", "GUNICORN_GRACEFUL_TIMEOUT": "60"}  # boots slowly: torch per worker
+    srv = GunicornServer(model_dir, workers=1, env=env, log_path=log).start(wait=False)
+    try:
+        assert wait_for(lambda: log.exists() and "Booting worker" in log.read_text(), 30)
+        started = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        srv.proc.wait(timeout=45)
+        assert time.monotonic() - started < 20
+    finally:
+        srv.stop()
+    text = log.read_text()
+    assert "Worker exiting" in text and not BAD_EXIT.search(text), text[-2000:]
