@@ -58,8 +58,18 @@ def _raise_first_bad(rows):
                 raise ValidationError({i: {j: [message]}})
 
 
-def named_row(row):
+def too_many_names(row, width):
+    """A ValidationError for an object naming more entries than the model has features (checked
+    before anything else: 500,000 invented names must not be validated one by one)."""
+    if width is not None and len(row) > width:
+        return ValidationError([f"Names {len(row)} features; the model has {width}."])
+    return None
+
+
+def named_row(row, width=None):
     """Check one ``{feature name: number}`` object; return it unchanged."""
+    if error := too_many_names(row, width):
+        raise error
     errors = {name: [msg] for name, value in row.items() if (msg := _value_error(value))}
     if errors:
         raise ValidationError(errors)
@@ -80,7 +90,7 @@ class Instance(fields.Field):
             except ValidationError as exc:
                 raise ValidationError(exc.messages[0]) from None  # drop the row index
         if isinstance(value, dict):
-            return [named_row(value)]
+            return [named_row(value, self.parent.width)]
         raise ValidationError("Must be a list of numbers or an object of feature name to number.")
 
 
@@ -100,7 +110,7 @@ class Rows(fields.Field):
             errors = {}
             for i, row in enumerate(value):
                 try:
-                    named_row(row)
+                    named_row(row, self.parent.width)
                 except ValidationError as exc:
                     errors[i] = exc.messages
             if errors:
@@ -146,11 +156,13 @@ class TabularRequestSchema(RequestEnvelope):
     features = Instance(metadata={"description": "One instance: numbers in feature order, or name -> number."})
     inputs = Rows(metadata={"description": "A batch: lists of numbers, or objects of name -> number."})
 
-    def __init__(self, max_rows=10_000, integers=(), **kwargs):
-        """``integers``: ``(position, name)`` of the features whose values must be integral."""
+    def __init__(self, max_rows=10_000, integers=(), width=None, **kwargs):
+        """``integers``: ``(position, name)`` of the features whose values must be integral;
+        ``width``: the model's feature count (an object naming more is refused at once)."""
         super().__init__(**kwargs)
         self.max_rows = max_rows
         self.integers = tuple(integers)
+        self.width = width
 
     def checked(self, request):
         if self.integers:
@@ -184,7 +196,7 @@ def schema_for(model, max_rows):
     if m.typed:
         return TypedRequestSchema(m, max_rows)
     integers = [(i, name) for i, name in enumerate(m.features or ()) if m.feature_type(name)["type"] == "integer"]
-    return TabularRequestSchema(max_rows=max_rows, integers=integers)
+    return TabularRequestSchema(max_rows=max_rows, integers=integers, width=len(m.features or ()) or None)
 
 
 # --- Typed features ---------------------------------------------------------------------------
@@ -258,6 +270,9 @@ class TypedRows(fields.Field):
                 row = dict(zip(features, row, strict=True))
             elif not isinstance(row, dict):
                 errors[i] = ["Must be an object of feature name to value, or a list of values in feature order."]
+                continue
+            elif error := too_many_names(row, len(features)):
+                errors[i] = error.messages
                 continue
             try:
                 named.append(schema.rows.load(row))

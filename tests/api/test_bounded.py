@@ -81,3 +81,11 @@ def test_ready_failures_show_no_absolute_paths(make_app, model_copy):
     assert str(model_copy) not in text and "/tmp" not in text
     failures = r.get_json()["details"]["failures"]
     assert "linear/1/model.pt" in failures["linear/1"] and "iris-mlp/1/model.json" in failures["iris-mlp/1"]
+
+
+@pytest.mark.parametrize("body_of", [lambda row: {"features": row}, lambda row: {"inputs": [row]}])
+def test_an_object_with_many_invented_names_is_refused_without_listing_them(client, body_of):
+    row = {f"name{i}": 1.0 for i in range(200_000)}
+    r = client.post("/models/iris-mlp/predict", json=body_of(row))
+    assert r.status_code == 400 and len(r.data) < 2000
+    assert "Names 200000 features; the model has 4" in r.get_data(as_text=True)
