@@ -3,7 +3,7 @@
 from flask import Flask
 
 from inference import config as settings
-from inference.api import docs, errors, health, models, monitoring, plane, request_id, security, v2
+from inference.api import docs, drift, errors, health, models, monitoring, plane, request_id, security, v2
 from inference.api.jsonio import OrjsonProvider
 from inference.logs import configure_logging
 
@@ -22,6 +22,7 @@ def create_app(config=None):
     plane.init_app(app)
     app.register_blueprint(health.bp)
     models.init_app(app)
+    app.register_blueprint(drift.bp)
     app.register_blueprint(v2.bp)
     app.register_blueprint(docs.bp)
     return app

@@ -55,6 +55,11 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("COALESCE", True, parse_bool, "merge requests waiting for a model into one forward pass"),
     Setting("USE_COMPILED", True, parse_bool, "serve a model's verified compiled twin (ONNX) when it has one"),
     Setting("PUBLIC_DOCS", False, parse_bool, "serve /docs and /openapi.json without the API key"),
+    Setting("WARNINGS", True, parse_bool, "answer with \"warnings\" for values outside the training range or unseen "
+            "categories"),
+    Setting("DRIFT", True, parse_bool, "count served rows into the training data's bins (GET /models/<name>/drift)"),
+    Setting("AUDIT_LOG", None, str, "append one JSON line per prediction to this file (default: off)"),
+    Setting("AUDIT_INPUTS", False, parse_bool, "also write the raw inputs into the audit log"),
     # Read by gunicorn.conf.py (the master), not by the app.
     Setting("WEB_CONCURRENCY", 4, int, "Gunicorn worker processes", SERVER),
     Setting("GUNICORN_THREADS", 2, int, "threads per worker (gthread)", SERVER),
