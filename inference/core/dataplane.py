@@ -82,8 +82,7 @@ class DataPlane:
             "metrics": m.metrics,
             "served": {"file": runtime.file, "sha256": runtime.sha256, "runtime": runtime.engine,
                        "source_file": m.file, "source_sha256": m.sha256,
-                       # rows per forward call are a multiple of this; null: requests never merged
-                       "row_block": model.row_block, "batch_invariant": model.row_block is not None},
+                       "batch_invariant": model.row_rule is not None, "row_rule": row_rule(model)},
             "reference": reference_summary(m.reference),
         }
 
@@ -94,6 +93,16 @@ class DataPlane:
     @property
     def ready(self) -> bool:
         return self.registry.ready
+
+
+def row_rule(model: ServedModel) -> str | None:
+    """How many rows each forward call is padded to (None: requests are never merged)."""
+    rule = model.row_rule
+    if rule is None:
+        return None
+    if rule.block == 1:
+        return "as many rows as the batch has"
+    return f"a multiple of {rule.block} rows" if rule.multiple else f"at least {rule.block} rows"
 
 
 def reference_summary(reference: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -3,33 +3,50 @@
 Matrix libraries pick their kernels by the shape of the call: PyTorch's CPU matmul computes a
 1-, 2- or 3-row batch with other kernels (another order of additions) than a batch of 4 or more,
 so a row merged with others came back with different last digits than the same row alone. The
-outputs of a row stay byte-identical when every forward call has a multiple of some number of
-rows (the row block): the call is padded with copies of its last row, whose outputs are dropped.
+outputs of a row stay byte-identical when every forward call has at least (or a multiple of) some
+number of rows, the row block: a call with fewer rows is padded with copies of its last row,
+whose outputs are dropped. The padding costs only calls smaller than the block (a lone request).
 
-At load, ``row_block`` finds the smallest block under which the version's probe rows (its golden
-rows) give byte-identical outputs alone and at every position of merged batches of several sizes
-up to the coalescing cap. A version for which no block works is never merged with other requests
-(see ``inference.core.batching``): each request's rows then run in their own forward call.
+At load, ``row_rule`` finds the first rule in RULES under which the version's probe rows (its
+golden rows) give byte-identical outputs alone and at every position of merged batches of several
+sizes up to the coalescing cap. A version for which no rule works is never merged with other
+requests (see ``inference.core.batching``): each request's rows then run in their own forward call.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-BLOCKS = (1, 4, 8, 16)  # tried in this order; 1 = no padding
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """Rows per forward call: at least ``block``, or (``multiple``) a multiple of ``block``."""
+
+    block: int
+    multiple: bool = False
+
+    def rows(self, n: int) -> int:
+        """The rows a call of ``n`` rows is padded to."""
+        return -(-n // self.block) * self.block if self.multiple else max(n, self.block)
+
+
+# Tried in this order, cheapest first; RowRule(1) pads nothing.
+RULES = (RowRule(1), RowRule(4), RowRule(4, True), RowRule(8), RowRule(8, True), RowRule(16, True))
 MERGED_SIZES = (2, 3, 5, 8, 13, 32, 67)  # merged batches probed, plus the coalescing cap itself
 PROBE_ROWS = 12  # probe rows used for a version (its golden rows, or seeded random rows)
 PROBE_SEED = 7
 
 
-def pad(x: Any, block: int) -> Any:
-    """``x`` with copies of its last row appended up to a multiple of ``block`` rows."""
-    missing = -len(x) % block
+def pad(x: Any, rule: RowRule | None) -> Any:
+    """``x`` with copies of its last row appended up to the rows ``rule`` asks for."""
+    missing = rule.rows(len(x)) - len(x) if rule is not None else 0
     if not missing:
         return x
     if hasattr(x, "iloc"):
@@ -46,35 +63,35 @@ def take(x: Any, rows: list[int]) -> Any:
     return x[rows]
 
 
-def run(runtime: Any, x: Any, block: int) -> np.ndarray:
-    """A runtime's served outputs for ``x`` computed in one forward call padded to ``block`` rows."""
+def run(runtime: Any, x: Any, rule: RowRule) -> np.ndarray:
+    """A runtime's served outputs for ``x`` computed in one forward call padded by ``rule``."""
     n = len(x)
-    raw = runtime.forward(pad(runtime.preprocess(x), block))
+    raw = runtime.forward(pad(runtime.preprocess(x), rule))
     return runtime.postprocess(np.asarray(raw)[:n])
 
 
-def invariant(runtime: Any, rows: Any, block: int, max_rows: int) -> bool:
+def invariant(runtime: Any, rows: Any, rule: RowRule, max_rows: int) -> bool:
     """True when every probe row's outputs are byte-identical alone and inside merged batches."""
     n = len(rows)
-    alone = [run(runtime, take(rows, [i]), block)[0].tobytes() for i in range(n)]
+    alone = [run(runtime, take(rows, [i]), rule)[0].tobytes() for i in range(n)]
     for size in sorted({s for s in MERGED_SIZES if s <= max_rows} | {max_rows}):
         for start in (0, n // 2 + 1):
             order = [(start + k) % n for k in range(size)]
-            merged = run(runtime, take(rows, order), block)
+            merged = run(runtime, take(rows, order), rule)
             if any(merged[k].tobytes() != alone[i] for k, i in enumerate(order)):
                 return False
     return True
 
 
-def row_block(runtime: Any, rows: Any, max_rows: int) -> int | None:
-    """The smallest block in BLOCKS under which the runtime is batch-invariant on ``rows`` (the
+def row_rule(runtime: Any, rows: Any, max_rows: int) -> RowRule | None:
+    """The first rule in RULES under which the runtime is batch-invariant on ``rows`` (the
     model's input: a matrix or DataFrame), or None when none is (or the probe cannot run)."""
     if rows is None or not len(rows) or runtime.model is None:  # nothing to probe with, or not loaded
         return None
     try:
-        for block in BLOCKS:
-            if invariant(runtime, rows, block, max_rows):
-                return block
+        for rule in RULES:
+            if invariant(runtime, rows, rule, max_rows):
+                return rule
     except Exception as exc:  # a model that fails on a probe row is simply not merged
         log.warning("%s: batch-invariance probe failed (%s: %s); requests will not be merged",
                     runtime.manifest.key, type(exc).__name__, exc,

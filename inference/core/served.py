@@ -1,5 +1,5 @@
 """A loaded runtime as the server runs it: behind its runner (a lock, or a lock that coalesces
-waiting requests), with every forward call padded to the version's row block so that a row's
+waiting requests), with every forward call padded to the version's row rule so that a row's
 outputs never depend on what else was computed with it (``inference.core.invariance``), its
 inputs watched against the training data (``inference.core.monitor``), and watched by an
 observer (the metrics). The runtime knows none of this."""
@@ -66,10 +66,10 @@ class ServedModel:
         self.observer: Observer = observer or NullObserver()
         serving = self.manifest.serving or {}
         max_rows = serving.get("max_batch_rows", DEFAULT_MAX_ROWS)
-        # None: no row block makes this version batch-invariant, so requests are never merged.
-        self.row_block: int | None = invariance.row_block(runtime, invariance.probe_rows(runtime), max_rows)
+        # None: no row rule makes this version batch-invariant, so requests are never merged.
+        self.row_rule = invariance.row_rule(runtime, invariance.probe_rows(runtime), max_rows)
         self.runner = runner_for(self._forward, serving.get("coalesce", coalesce), max_rows, on_batch=self._merged,
-                                 concat=runtime.concat, merge=self.row_block is not None)
+                                 concat=runtime.concat, merge=self.row_rule is not None)
         self.monitor: InputMonitor | None = monitor_for(self.manifest)
         # Resolved once: these go into every answer's headers, logs and metric labels.
         self.name = self.manifest.name
@@ -92,7 +92,7 @@ class ServedModel:
     def _forward(self, x: Any) -> np.ndarray:
         started = time.perf_counter()
         n = len(x)
-        out = self.runtime.forward(invariance.pad(x, self.row_block or 1))[:n]
+        out = self.runtime.forward(invariance.pad(x, self.row_rule))[:n]
         self.observer.forward(self, time.perf_counter() - started, n)
         return out
 

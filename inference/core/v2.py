@@ -251,7 +251,7 @@ def response(prediction: Prediction, header: dict[str, Any]) -> dict[str, Any]:
     else:
         encoders = {"output": lambda: output_tensor("output", np.asarray(prediction.outputs, np.float32), "FP32")}
     body: dict[str, Any] = {"model_name": model.name, "model_version": model.version_label,
-            "outputs": [encoders[name]() for name in wanted]}
+                            "outputs": [encoders[name]() for name in wanted]}
     if "id" in header:
         body["id"] = header["id"]
     if prediction.warnings is not None:
