@@ -149,7 +149,7 @@ class _FeatureReferenceSchema(Schema):
     min = fields.Float(allow_nan=False)
     max = fields.Float(allow_nan=False)
     categories = fields.List(fields.String())
-    truncated = fields.Boolean(load_default=False)
+    truncated = fields.Boolean()  # categories: rarer ones were counted as "other"
 
     @validates_schema
     def _bins(self, data, **kwargs):

@@ -55,7 +55,8 @@ def numeric(values: np.ndarray) -> dict[str, Any] | None:
     x = x[np.isfinite(x)]
     if not len(x):
         return None
-    edges = np.unique([_round(q) for q in np.quantile(x, QUANTILES)])
+    # "lower": every edge is a value of the data, so a discrete feature gets no edges between its values
+    edges = np.unique([_round(q) for q in np.quantile(x, QUANTILES, method="lower")])
     counts = np.bincount(bin_index(x, edges), minlength=len(edges) + 1)
     return {"kind": NUMBER, "min": float(x.min()), "max": float(x.max()), "edges": edges.tolist(),
             "proportions": shares(counts)}
