@@ -11,11 +11,13 @@ At load, ``row_rule`` finds the first rule in RULES under which the version's pr
 golden rows) give byte-identical outputs alone and at every position of merged batches of several
 sizes up to the coalescing cap. A version for which no rule works is never merged with other
 requests (see ``inference.core.batching``): each request's rows then run in their own forward call.
+The probe has a time budget: a model too slow to probe in it is not merged either.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +44,7 @@ RULES = (RowRule(1), RowRule(4), RowRule(4, True), RowRule(8), RowRule(8, True),
 MERGED_SIZES = (2, 3, 5, 8, 13, 32, 67)  # merged batches probed, plus the coalescing cap itself
 PROBE_ROWS = 12  # probe rows used for a version (its golden rows, or seeded random rows)
 PROBE_SEED = 7
+BUDGET_S = 20.0  # most seconds a version's probe may take at load (estimated from its first call)
 
 
 def pad(x: Any, rule: RowRule | None) -> Any:
@@ -63,35 +66,52 @@ def take(x: Any, rows: list[int]) -> Any:
     return x[rows]
 
 
-def run(runtime: Any, x: Any, rule: RowRule) -> np.ndarray:
+class OverBudget(Exception):
+    """The probe would take longer than its budget."""
+
+
+def run(runtime: Any, x: Any, rule: RowRule, deadline: float = float("inf")) -> np.ndarray:
     """A runtime's served outputs for ``x`` computed in one forward call padded by ``rule``."""
+    if time.monotonic() > deadline:
+        raise OverBudget
     n = len(x)
     raw = runtime.forward(pad(runtime.preprocess(x), rule))
     return runtime.postprocess(np.asarray(raw)[:n])
 
 
-def invariant(runtime: Any, rows: Any, rule: RowRule, max_rows: int) -> bool:
+def invariant(runtime: Any, rows: Any, rule: RowRule, max_rows: int, deadline: float = float("inf")) -> bool:
     """True when every probe row's outputs are byte-identical alone and inside merged batches."""
     n = len(rows)
-    alone = [run(runtime, take(rows, [i]), rule)[0].tobytes() for i in range(n)]
+    started = time.monotonic()
+    alone = [run(runtime, take(rows, [0]), rule, deadline)[0].tobytes()]
+    calls = n + 2 * (len(MERGED_SIZES) + 1)
+    if started + calls * (time.monotonic() - started) > deadline:  # a slow model: do not even start
+        raise OverBudget
+    alone += [run(runtime, take(rows, [i]), rule, deadline)[0].tobytes() for i in range(1, n)]
     for size in sorted({s for s in MERGED_SIZES if s <= max_rows} | {max_rows}):
         for start in (0, n // 2 + 1):
             order = [(start + k) % n for k in range(size)]
-            merged = run(runtime, take(rows, order), rule)
+            merged = run(runtime, take(rows, order), rule, deadline)
             if any(merged[k].tobytes() != alone[i] for k, i in enumerate(order)):
                 return False
     return True
 
 
-def row_rule(runtime: Any, rows: Any, max_rows: int) -> RowRule | None:
+def row_rule(runtime: Any, rows: Any, max_rows: int, budget: float = BUDGET_S) -> RowRule | None:
     """The first rule in RULES under which the runtime is batch-invariant on ``rows`` (the
-    model's input: a matrix or DataFrame), or None when none is (or the probe cannot run)."""
+    model's input: a matrix or DataFrame), or None when none is (or the probe cannot run in
+    ``budget`` seconds)."""
     if rows is None or not len(rows) or runtime.model is None:  # nothing to probe with, or not loaded
         return None
+    deadline = time.monotonic() + budget
     try:
         for rule in RULES:
-            if invariant(runtime, rows, rule, max_rows):
+            if invariant(runtime, rows, rule, max_rows, deadline):
                 return rule
+    except OverBudget:
+        log.warning("%s: too slow to probe for batch invariance in %g s; requests will not be merged",
+                    runtime.manifest.key, budget, extra={"event": "invariance_probe_skipped",
+                                                         "model": runtime.manifest.key})
     except Exception as exc:  # a model that fails on a probe row is simply not merged
         log.warning("%s: batch-invariance probe failed (%s: %s); requests will not be merged",
                     runtime.manifest.key, type(exc).__name__, exc,

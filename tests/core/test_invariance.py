@@ -137,3 +137,24 @@ def test_threads_set_for_serving_keep_the_rule(model_dir):
         _assert_same_alone_and_merged(served, trials=10)
     finally:
         torch.set_num_threads(threads)
+
+
+class Slow(BatchMean):
+    """Row-wise, but each call takes a while."""
+
+    def forward(self, x):
+        import time
+
+        time.sleep(0.05)
+        return x * 2
+
+
+def test_a_model_too_slow_to_probe_is_not_merged_and_the_probe_stops_early(model_dir):
+    import time
+
+    runtime = Slow(read_manifest(model_dir / "linear" / "1"))
+    rows = np.random.default_rng(0).normal(size=(8, 3))
+    started = time.monotonic()
+    assert invariance.row_rule(runtime, rows, 256, budget=0.5) is None
+    assert time.monotonic() - started < 0.5  # one call told it the whole probe would not fit
+    assert invariance.row_rule(runtime, rows, 256, budget=60) == RowRule(1)
