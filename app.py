@@ -3,7 +3,7 @@
 from flask import Flask
 
 from inference import config as settings
-from inference.api import body, cors, docs, errors, health, models, monitoring, plane, request_id, security, v2
+from inference.api import body, cors, docs, drift, errors, health, models, monitoring, plane, request_id, security, v2
 from inference.api.jsonio import OrjsonProvider
 from inference.logs import configure_logging
 
@@ -24,6 +24,7 @@ def create_app(config=None):
     plane.init_app(app)
     app.register_blueprint(health.bp)
     models.init_app(app)
+    app.register_blueprint(drift.bp)
     app.register_blueprint(v2.bp)
     app.register_blueprint(docs.bp)
     return app

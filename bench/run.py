@@ -85,7 +85,7 @@ def main(argv=None):
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "artifacts"))
     parser.add_argument("--out", default=f"results/bench-{datetime.now():%Y%m%d-%H%M%S}")
-    parser.add_argument("--skip", default="", help="comma list of parts to skip: fastapi,coalescing")
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: fastapi,coalescing,monitoring")
     args = parser.parse_args(argv)
     conc = [int(c) for c in args.concurrency.split(",")]
     skip = set(filter(None, args.skip.split(",")))
@@ -137,6 +137,12 @@ def main(argv=None):
                     results.append(r)
                 elif r["p50_ms"] < earlier["p50_ms"]:
                     results[results.index(earlier)] = {**r, "note": "best p50 of 2 interleaved runs"}
+
+    if "monitoring" not in skip:
+        # In its own process: its metrics must be in multiprocess mode from the first import.
+        print("monitoring cost (drift counting and warnings, in-process):", flush=True)
+        subprocess.run([sys.executable, "-m", "bench.monitoring_cost", "--model-dir", str(model_dir)], check=False,
+                       timeout=600)
 
     from bench.report import write
 

@@ -1,4 +1,4 @@
-"""The inference command (also python -m inference): add, inspect, verify, train, export.
+"""The inference command (also python -m inference): add, inspect, verify, train, export, audit.
 
 Every subcommand takes ``--model-dir`` (default ``$MODEL_DIR`` or ``artifacts``) and exits
 non-zero with a one-line reason when it cannot do what it was asked."""
@@ -94,6 +94,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from inference.audit import verify
+
+    with open(args.file, "rb") as fh:
+        verdict = verify(fh, check_inputs=args.inputs)
+    for number, problem in verdict.problems[:args.show]:
+        print(f"{args.file}:{number}: {problem}")
+    if len(verdict.problems) > args.show:
+        print(f"... {len(verdict.problems) - args.show} more problems")
+    inputs = ""
+    if args.inputs:
+        inputs = f"; input hashes checked on {verdict.inputs_checked} lines ({verdict.inputs_absent} without inputs)"
+    state = "ok" if verdict.ok else ("EMPTY" if not verdict.lines else f"{len(verdict.problems)} PROBLEMS")
+    print(f"{args.file}: {verdict.lines} lines, {state}{inputs}")
+    return 0 if verdict.ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="inference", description=__doc__.splitlines()[0])
@@ -123,6 +140,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", default=os.environ.get("API_KEY"), help="the server's API key (default $API_KEY)")
     _model_dir(p)
     p.set_defaults(run=cmd_verify)
+
+    p = sub.add_parser("audit", help="check an audit log (AUDIT_LOG)")
+    audit = p.add_subparsers(dest="audit_command", required=True)
+    p = audit.add_parser("verify", help="every line complete, JSON, with its fields; every hash well-formed and "
+                                        "matching what the line holds")
+    p.add_argument("file", help="the audit log")
+    p.add_argument("--inputs", action="store_true", help="also check each logged input against its input_sha256 "
+                                                         "(lines written with AUDIT_INPUTS=1)")
+    p.add_argument("--show", type=int, default=20, help="problems to print (default 20)")
+    p.set_defaults(run=cmd_audit_verify)
 
     p = sub.add_parser("train", help="build the bundled models")
     train.add_arguments(p)

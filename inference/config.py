@@ -57,6 +57,11 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("PUBLIC_DOCS", False, parse_bool, "serve /docs and /openapi.json without the API key"),
     Setting("CORS_ORIGINS", None, parse_list, "comma list of origins whose browser apps may call the API "
             "(default: none)"),
+    Setting("WARNINGS", True, parse_bool, "answer with \"warnings\" for values outside the training range or unseen "
+            "categories"),
+    Setting("DRIFT", True, parse_bool, "count served rows into the training data's bins (GET /models/<name>/drift)"),
+    Setting("AUDIT_LOG", None, str, "append one JSON line per prediction to this file (default: off)"),
+    Setting("AUDIT_INPUTS", False, parse_bool, "also write the raw inputs into the audit log"),
     # Read by gunicorn.conf.py (the master), not by the app.
     Setting("WEB_CONCURRENCY", 4, int, "Gunicorn worker processes", SERVER),
     Setting("GUNICORN_THREADS", 2, int, "threads per worker (gthread)", SERVER),

@@ -83,6 +83,8 @@ def export(model_dir, name, fmt, source_version=LATEST, rows=None):
         new = {**_public(manifest), "framework": fmt, "file": path.name, "sha256": sha256_file(path),
                "created": datetime.now(UTC).isoformat(timespec="seconds"),
                "source": {"model": name, "version": version, "framework": "pytorch", "sha256": manifest.sha256}}
+        if manifest.reference:  # the same network, trained on the same data
+            new["reference"] = manifest.reference
         new.pop("architecture", None)
         new.pop("version", None)
         write_manifest(folder, {**new, "name": name, "version": 1})
@@ -99,7 +101,8 @@ def export(model_dir, name, fmt, source_version=LATEST, rows=None):
             raise ExportError(f"the {fmt} export differs from the source by {diff:.3g} > {TOLERANCE:g}; not written")
         return {**new, "parity": parity}
 
-    return publish(model_dir, name, write, golden_rows=x[:MAX_GOLDEN_ROWS].tolist())
+    return publish(model_dir, name, write, golden_rows=x[:MAX_GOLDEN_ROWS].tolist(), reference_rows=x,
+                   reference_source="held-out rows" if rows is None else "export rows")
 
 
 def _public(manifest):

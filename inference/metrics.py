@@ -23,6 +23,8 @@ from inference import metrics_storage
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     values.ValueClass = metrics_storage.value_class()
 
+from inference.drift import WithDrift  # noqa: E402  (after the storage hook)
+
 # Millisecond-scale inference: 0.25 ms .. 5 s.
 LATENCY_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075,
                    0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -44,6 +46,12 @@ IN_FLIGHT = Gauge("inference_requests_in_flight", "Requests being handled now, o
 LOAD_FAILURES = Counter("inference_model_load_failures_total",
                         "Model versions a worker refused or failed to load (0 for each version that loaded).",
                         ["model", "version"])
+# Drift and range: labels are bounded by the manifests (features, reference bins), never by values.
+DRIFT_ROWS = Counter("inference_drift_rows", "Served rows per reference bin of each feature (for drift).",
+                     ["model", "version", "feature", "bin"])
+INPUT_WARNINGS = Counter("inference_input_warnings", "Served rows with a value outside the training range "
+                         "(kind below_range / above_range) or an unseen category (unseen_category).",
+                         ["model", "version", "feature", "kind"])
 MODEL_INFO = Gauge("inference_model_info", "Loaded model versions (1 per model version a live worker serves).",
                    ["model", "version", "framework", "sha256"], multiprocess_mode="livemax")
 
@@ -55,6 +63,7 @@ class MetricsObserver:
 
     def __init__(self):
         self._children = {}
+        self._bins = {}  # model -> drift counter children, one per (feature, bin) slot of its monitor
 
     def _for(self, model):
         children = self._children.get(model)
@@ -75,6 +84,9 @@ class MetricsObserver:
         m = model.manifest
         MODEL_INFO.labels(m.name, model.version_label, m.framework, m.sha256).set(1)
         self._for(model)
+        if model.monitor is not None:
+            self._bins[model] = [DRIFT_ROWS.labels(model.name, model.version_label, feature, bin_)
+                                 for feature, bin_ in model.monitor.slots]
 
     def forward(self, model, seconds, rows):
         """One forward pass (inside the model lock)."""
@@ -88,15 +100,30 @@ class MetricsObserver:
         """One prediction request of ``rows`` rows."""
         self._for(model)[2].observe(rows)
 
+    def observed(self, model, slots, rows):
+        """Served rows per (feature, bin) slot: one counter update per slot that received rows."""
+        children = self._bins.get(model)
+        if children is None:
+            return
+        for slot, n in zip(slots, rows, strict=True):
+            children[slot].inc(n)
+
+    def warned(self, model, tally):
+        """Rows warned, per (feature, kind)."""
+        for (feature, kind), rows in tally.items():
+            INPUT_WARNINGS.labels(model.name, model.version_label, feature, kind).inc(rows)
+
 
 OBSERVER = MetricsObserver()
 
 
-def exposition():
-    """Return ``(body, content_type)``: every worker's metrics when in multiprocess mode."""
+def exposition(models=()):
+    """Return ``(body, content_type)``: every worker's metrics when in multiprocess mode, and the
+    drift PSI of ``models`` (loaded versions) computed from them."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        source = multiprocess.MultiProcessCollector(None)
     else:
-        registry = REGISTRY
+        source = REGISTRY
+    registry = CollectorRegistry()
+    registry.register(WithDrift(source, models))
     return generate_latest(registry), CONTENT_TYPE_LATEST

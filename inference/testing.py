@@ -59,7 +59,11 @@ class GunicornServer:
             start_new_session=True,  # its own process group: stop() can take the workers down too
         )
         if wait:
-            self.wait_ready(timeout)
+            try:
+                self.wait_ready(timeout)
+            except BaseException:  # never leave a master listening when the caller gets no object to stop
+                self.stop()
+                raise
         return self
 
     def wait_ready(self, timeout=60):

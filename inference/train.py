@@ -316,6 +316,20 @@ def held_out(name):
     return np.random.default_rng(SEED).uniform(-10, 10, size=(200, 3))  # linear: no data set
 
 
+def training_rows(name):
+    """The training rows of a bundled model's data (raw feature values): its reference statistics.
+    None for ``linear`` (no data) and ``digits-cnn`` (images get no reference)."""
+    from sklearn.datasets import load_iris
+
+    if name in ("iris-rf", "iris-mlp"):
+        iris = load_iris()
+        return _split(iris.data, iris.target)[0]
+    if name == "diabetes-risk":
+        x, y, _ = diabetes_risk_data()
+        return _split(x, y)[0]
+    return None
+
+
 BUILDERS = {
     "iris-rf": build_iris_rf,
     "iris-mlp": build_iris_mlp,
@@ -328,7 +342,7 @@ BUILDERS = {
 def build_model(model_dir, name, version=None, progress=True):
     """Train ``name`` and write it as ``version`` (default: the next free one); return the folder.
 
-    The first held-out rows become the version's golden outputs."""
+    The first held-out rows become the version's golden outputs; the training rows its reference statistics."""
     manifest, save = BUILDERS[name](progress)
     features = manifest["inputs"].get("features")
     if features:
@@ -339,7 +353,8 @@ def build_model(model_dir, name, version=None, progress=True):
         return {**manifest, "created": _now()}
 
     rows = np.asarray(held_out(name), dtype=np.float64)[:MAX_GOLDEN_ROWS].tolist()
-    return publish(model_dir, name, write, golden_rows=rows, version=version, replace=version is not None)
+    return publish(model_dir, name, write, golden_rows=rows, version=version, replace=version is not None,
+                   reference_rows=training_rows(name))
 
 
 def build_all(model_dir, names=None, force=False, new_version=False, progress=True):

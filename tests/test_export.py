@@ -92,3 +92,16 @@ def test_cli_exit_codes(model_dir, tmp_path, capsys):
     assert "export failed" in capsys.readouterr().err
     assert main(["linear", "--format", "torchscript", "--model-dir", str(tmp_path / "a")]) == 0
     assert (tmp_path / "a" / "linear" / "2" / "model.ts").exists()
+
+
+@pytest.mark.parametrize("name", ["iris-mlp", "diabetes-risk"])
+def test_exports_keep_the_training_data_reference(exported, name):
+    """The same network trained on the same data: drift and ranges are measured against it."""
+    source = json.loads((exported / name / "1" / "model.json").read_text())["reference"]
+    for version in (2, 3):
+        assert json.loads((exported / name / str(version) / "model.json").read_text())["reference"] == source
+
+
+def test_an_export_without_source_reference_describes_its_rows(exported):
+    m = json.loads((exported / "linear" / "3" / "model.json").read_text())
+    assert m["reference"]["source"] == "held-out rows" and m["reference"]["rows"] == len(held_out("linear"))

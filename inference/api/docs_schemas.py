@@ -40,10 +40,28 @@ class ModelMetadataSchema(Schema):
     created = fields.String(required=True, allow_none=True)
     data = fields.Dict(required=True)
     metrics = fields.Dict(required=True)
+    served = fields.Dict(required=True, metadata={"description": "the file that computes the answers and its "
+                                                  "SHA-256, the weights file it comes from, the row block"})
+    reference = fields.Dict(required=True, allow_none=True,
+                            metadata={"description": "source, rows and ranges of the training data statistics"})
 
 
 class ModelListSchema(Schema):
     models = fields.List(fields.Nested(ModelMetadataSchema), required=True)
+
+
+class InputWarningSchema(Schema):
+    feature = fields.String(required=True)
+    value = fields.Raw(required=True)
+    kind = fields.String(required=True, metadata={"example": "above_range"})
+    range = fields.List(Number(), metadata={"description": "[min, max] of the training data"})
+    categories = fields.List(fields.String(), metadata={"description": "categories the training data held"})
+
+
+Warnings = fields.List(fields.Nested(InputWarningSchema),
+                       metadata={"description": "values outside the training range"})
+BatchWarnings = fields.List(fields.List(fields.Nested(InputWarningSchema)),
+                            metadata={"description": "one list per row"})
 
 
 class ClassPredictionSchema(Schema):
@@ -56,29 +74,33 @@ class ClassPredictionSchema(Schema):
 class ClassifierResponseSchema(ClassPredictionSchema):
     model = fields.String(required=True)
     version = fields.Integer(required=True)
+    warnings = Warnings
 
 
 class ClassifierBatchResponseSchema(Schema):
     model = fields.String(required=True)
     version = fields.Integer(required=True)
     predictions = fields.List(fields.Nested(ClassPredictionSchema), required=True)
+    warnings = BatchWarnings
 
 
 class RegressorResponseSchema(Schema):
     model = fields.String(required=True)
     version = fields.Integer(required=True)
     prediction = fields.List(Number(), required=True)
+    warnings = Warnings
 
 
 class RegressorBatchResponseSchema(Schema):
     model = fields.String(required=True)
     version = fields.Integer(required=True)
     predictions = fields.List(fields.List(Number()), required=True)
+    warnings = BatchWarnings
 
 
 class ImageResponseSchema(ClassifierResponseSchema):
     class Meta:
-        exclude = ("probabilities",)
+        exclude = ("probabilities", "warnings")
 
     top_5 = Probabilities
     inference_time_ms = Number(required=True)
@@ -126,6 +148,7 @@ class V2InferResponseSchema(Schema):
     model_version = fields.String(required=True)
     id = fields.String()
     outputs = fields.List(fields.Nested(V2TensorSchema), required=True)
+    parameters = fields.Dict(metadata={"description": "warnings: out-of-range values, a list per row, as JSON text"})
 
 
 class V2ErrorSchema(Schema):
@@ -143,3 +166,26 @@ class V2ReadySchema(Schema):
 class V2ModelReadySchema(Schema):
     name = fields.String(required=True)
     ready = fields.Boolean(required=True)
+
+
+class DriftFeatureSchema(Schema):
+    psi = Number(required=True, allow_none=True)
+    reading = fields.String(required=True, metadata={"example": "stable"})
+    reference = fields.List(Number(), required=True, metadata={"description": "training data share per bin"})
+    observed = fields.List(Number(), required=True, allow_none=True, metadata={"description": "served share per bin"})
+    edges = fields.List(Number())
+    categories = fields.List(fields.String())
+
+
+class DriftReportSchema(Schema):
+    model = fields.String(required=True)
+    version = fields.Integer(required=True)
+    reference = fields.Dict(required=True, allow_none=True)
+    rows = fields.Integer(required=True, allow_none=True, metadata={"description": "rows served, all workers"})
+    reading = fields.String(required=True)
+    features = fields.Dict(keys=fields.String(), values=fields.Nested(DriftFeatureSchema), required=True)
+    max_psi = Number(allow_none=True)
+    thresholds = fields.Dict()
+    epsilon = Number()
+    noise_psi = Number(allow_none=True)
+    note = fields.String()

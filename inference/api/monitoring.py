@@ -7,6 +7,7 @@ import time
 from flask import Blueprint, Response, current_app, g, request
 
 from inference import metrics
+from inference.api.plane import get_registry
 
 bp = Blueprint("monitoring", __name__)
 access_log = logging.getLogger("inference.access")
@@ -17,8 +18,8 @@ MAX_LOGGED_PATH = 256
 
 @bp.get("/metrics")
 def scrape():
-    """Prometheus text format, aggregated over all Gunicorn workers."""
-    body, content_type = metrics.exposition()
+    """Prometheus text format, aggregated over all Gunicorn workers, with the drift PSI gauge."""
+    body, content_type = metrics.exposition(get_registry().all_versions())
     return Response(body, content_type=content_type)
 
 

@@ -28,7 +28,7 @@ COMPONENTS = {
     "V2ServerMetadata": ds.V2ServerMetadataSchema, "V2ModelMetadata": ds.V2ModelMetadataSchema,
     "V2InferRequest": ds.V2InferRequestSchema, "V2InferResponse": ds.V2InferResponseSchema,
     "V2Error": ds.V2ErrorSchema, "V2Live": ds.V2LiveSchema, "V2Ready": ds.V2ReadySchema,
-    "V2ModelReady": ds.V2ModelReadySchema,
+    "V2ModelReady": ds.V2ModelReadySchema, "DriftReport": ds.DriftReportSchema,
 }
 PREDICT_RESPONSES = ["ClassifierResponse", "ClassifierBatchResponse", "RegressorResponse", "RegressorBatchResponse",
                      "ImageResponse"]
@@ -147,6 +147,11 @@ def build(models: dict[str, dict[int, Manifest]], api_key: bool = False, default
     spec.path("/models/{name}", operations={"get": op("A model's latest version", meta, "models", [name])})
     spec.path("/models/{name}/versions/{version}",
               operations={"get": op("One version of a model", meta, "models", [name, version])})
+    drift = {**ok("DriftReport"), **_errors(*auth, 404, 503)}
+    spec.path("/models/{name}/drift", operations={"get": op("Input drift of a model's latest version (PSI per "
+                                                            "feature, all workers)", drift, "models", [name])})
+    spec.path("/models/{name}/versions/{version}/drift",
+              operations={"get": op("Input drift of one version", drift, "models", [name, version])})
     predict_body = {"required": True, "content": {
         "application/json": {"schema": {"oneOf": [_ref("TabularRequest"), _ref("ImageRequest")]}},
         **MULTIPART_IMAGE}}

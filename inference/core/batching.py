@@ -5,6 +5,10 @@ runs every queued request (up to a row cap) in one forward pass and hands each c
 slice; callers whose rows were served on the way find their result ready and return. There is
 no timer: a lone request takes the free lock at once and runs alone, so it never waits for
 company. Under load, the callers that would have queued for the lock anyway share one pass.
+
+With ``merge=False`` (a model whose outputs for a row depend on the other rows of its forward
+call; see ``inference.core.invariance``) the lock holder still runs every queued request, but
+each in its own forward call: the answers equal those of requests run alone.
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ class Coalescer:
 
     def __init__(self, forward: Forward, max_rows: int = DEFAULT_MAX_ROWS,
                  on_batch: Callable[[int, int], None] | None = None,
-                 concat: Callable[[list[Any]], Any] = np.concatenate):
+                 concat: Callable[[list[Any]], Any] = np.concatenate, merge: bool = True):
         self._forward = forward
+        self.merge = merge
         self._concat = concat  # joins the queued inputs (matrices, or DataFrames) into one batch
         self.max_rows = max_rows
         self.on_batch = on_batch  # called as on_batch(requests, rows) for each merged pass
@@ -92,8 +97,9 @@ class Coalescer:
         jobs = self._take()
         if not jobs:
             return
-        if len(jobs) == 1:
-            self._run_alone(jobs[0])
+        if len(jobs) == 1 or not self.merge:
+            for job in jobs:
+                self._run_alone(job)
             return
         try:
             out = self._forward(self._concat([job.x for job in jobs]))
@@ -122,6 +128,6 @@ class Coalescer:
 
 def runner_for(forward: Forward, coalesce: bool, max_rows: int = DEFAULT_MAX_ROWS,
                on_batch: Callable[[int, int], None] | None = None,
-               concat: Callable[[list[Any]], Any] = np.concatenate) -> Locked | Coalescer:
-    """A Coalescer when ``coalesce``, else a plain lock."""
-    return Coalescer(forward, max_rows, on_batch, concat) if coalesce else Locked(forward)
+               concat: Callable[[list[Any]], Any] = np.concatenate, merge: bool = True) -> Locked | Coalescer:
+    """A Coalescer when ``coalesce`` (merging requests into one pass only when ``merge``), else a plain lock."""
+    return Coalescer(forward, max_rows, on_batch, concat, merge) if coalesce else Locked(forward)

@@ -20,10 +20,15 @@ from inference.core.tabular import model_input
 class DataPlane:
     """Every prediction of every protocol goes through ``infer``."""
 
-    def __init__(self, registry: ModelRegistry, max_batch_rows: int, max_image_pixels: int):
+    def __init__(self, registry: ModelRegistry, max_batch_rows: int, max_image_pixels: int, drift: bool = True,
+                 warnings: bool = True):
+        """``drift``: count served rows into the reference bins; ``warnings``: flag values outside
+        the training range (both only for versions with reference statistics)."""
         self.registry = registry
         self.max_batch_rows = max_batch_rows
         self.max_image_pixels = max_image_pixels
+        self.drift = drift
+        self.warnings = warnings
 
     def model(self, name: str, version: int | str | None = LATEST) -> ServedModel:
         """The loaded model ``name`` at ``version``; 404 / 503 errors when there is none."""
@@ -37,8 +42,16 @@ class DataPlane:
             raise ValidationFailed("the request holds no rows", {field: ["Must hold at least one row."]})
         started = time.perf_counter()
         outputs = model.predict(matrix)
-        prediction = Prediction(model, outputs, time.perf_counter() - started)
+        prediction = Prediction(model, outputs, time.perf_counter() - started, inputs=matrix)
         model.observer.predicted(model, prediction.rows)
+        monitor = model.monitor
+        if monitor is not None:  # counted once answered: drift is about the rows actually served
+            if self.drift:
+                model.observer.observed(model, *monitor.counts(matrix))
+            if self.warnings:
+                prediction.warnings, tally = monitor.warnings(matrix)
+                if tally:
+                    model.observer.warned(model, tally)
         return prediction
 
     def infer_images(self, model: ServedModel, pictures: list[bytes], field: str = "file") -> Prediction:
@@ -51,7 +64,8 @@ class DataPlane:
         return self.infer(model, matrix, field)
 
     def describe(self, model: ServedModel) -> dict[str, Any]:
-        """The public metadata of a loaded model version."""
+        """The public metadata of a loaded model version. ``sha256`` is the weights file's; ``served``
+        names the file that computes the answers (the weights, or their verified compiled twin)."""
         m, runtime = model.manifest, model.runtime
         return {
             "name": m.name,
@@ -66,6 +80,10 @@ class DataPlane:
             "created": m.created,
             "data": m.data,
             "metrics": m.metrics,
+            "served": {"file": runtime.file, "sha256": runtime.sha256, "runtime": runtime.engine,
+                       "source_file": m.file, "source_sha256": m.sha256,
+                       "batch_invariant": model.row_rule is not None, "row_rule": row_rule(model)},
+            "reference": reference_summary(m.reference),
         }
 
     def catalogue(self) -> list[dict[str, Any]]:
@@ -75,3 +93,22 @@ class DataPlane:
     @property
     def ready(self) -> bool:
         return self.registry.ready
+
+
+def row_rule(model: ServedModel) -> str | None:
+    """How many rows each forward call is padded to (None: requests are never merged)."""
+    rule = model.row_rule
+    if rule is None:
+        return None
+    if rule.block == 1:
+        return "as many rows as the batch has"
+    return f"a multiple of {rule.block} rows" if rule.multiple else f"at least {rule.block} rows"
+
+
+def reference_summary(reference: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the metadata says of a version's reference statistics: their source, rows and ranges."""
+    if not reference:
+        return None
+    ranges = {name: ([s["min"], s["max"]] if "min" in s else {"categories": len(s["categories"])})
+              for name, s in reference["features"].items()}
+    return {"source": reference["source"], "rows": reference["rows"], "features": ranges}

@@ -22,7 +22,8 @@ class GoldenMismatch(ManifestError):
     """A version's outputs differ from its golden outputs beyond the tolerance."""
 
 
-def _inputs(runtime: Runtime, rows: list[Any]) -> Any:
+def model_rows(runtime: Runtime, rows: list[Any]) -> Any:
+    """Golden rows (name->value objects or positional lists) in the runtime's input form."""
     if rows and isinstance(rows[0], dict):
         return model_input(rows, runtime.manifest)
     return np.asarray(rows, dtype=np.float64)
@@ -38,7 +39,7 @@ def difference(expected: np.ndarray, got: np.ndarray) -> float:
 def record(runtime: Runtime, rows: list[Any], tolerance: float = TOLERANCE) -> dict[str, Any]:
     """The manifest's ``golden`` entry: the first ``MAX_GOLDEN_ROWS`` rows and the runtime's outputs."""
     rows = list(rows)[:MAX_GOLDEN_ROWS]
-    outputs = runtime.predict(_inputs(runtime, rows))
+    outputs = runtime.predict(model_rows(runtime, rows))
     return {"inputs": rows, "outputs": np.asarray(outputs, dtype=np.float64).tolist(), "tolerance": tolerance}
 
 
@@ -47,7 +48,7 @@ def replay(runtime: Runtime) -> float | None:
     golden = runtime.manifest.golden
     if not golden:
         return None
-    return difference(np.asarray(golden["outputs"]), runtime.predict(_inputs(runtime, golden["inputs"])))
+    return difference(np.asarray(golden["outputs"]), runtime.predict(model_rows(runtime, golden["inputs"])))
 
 
 def check(runtime: Runtime) -> float | None:

@@ -140,6 +140,41 @@ class _CompiledSchema(Schema):
     parity = fields.Dict(required=True)
 
 
+class _FeatureReferenceSchema(Schema):
+    """One feature's reference statistics (``inference.core.reference``)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(("number", "category")))
+    proportions = fields.List(fields.Float(allow_nan=False), required=True, validate=validate.Length(min=1))
+    edges = fields.List(fields.Float(allow_nan=False))
+    min = fields.Float(allow_nan=False)
+    max = fields.Float(allow_nan=False)
+    categories = fields.List(fields.String())
+    truncated = fields.Boolean()  # categories: rarer ones were counted as "other"
+
+    @validates_schema
+    def _bins(self, data, **kwargs):
+        if data["kind"] == "number":
+            if not all(k in data for k in ("edges", "min", "max")):
+                raise ValidationError("a number's reference needs edges, min and max")
+            if list(data["edges"]) != sorted(set(data["edges"])):
+                raise ValidationError("edges must be increasing")
+            bins = len(data["edges"]) + 1
+        else:
+            if "categories" not in data:
+                raise ValidationError("a category's reference needs categories")
+            bins = len(data["categories"]) + 1  # the last bucket is "other"
+        if len(data["proportions"]) != bins:
+            raise ValidationError(f"proportions needs {bins} shares (one per bin)")
+
+
+class _ReferenceSchema(Schema):
+    """Statistics of the data a version was trained on (or sampled from), for drift and range checks."""
+
+    source = fields.String(required=True)
+    rows = fields.Integer(required=True, validate=validate.Range(min=1))
+    features = fields.Dict(keys=fields.String(), values=fields.Nested(_FeatureReferenceSchema), required=True)
+
+
 class ManifestSchema(Schema):
     """Checks a manifest's structure; unknown keys are kept out of the dataclass."""
 
@@ -163,6 +198,7 @@ class ManifestSchema(Schema):
     serving = fields.Nested(_ServingSchema, load_default=None)
     compiled = fields.Nested(_CompiledSchema, load_default=None)
     golden = fields.Nested(_GoldenSchema, load_default=None)
+    reference = fields.Nested(_ReferenceSchema, load_default=None)
     serialization = fields.String(load_default=None, validate=validate.OneOf(SERIALIZATIONS))
     # skops: the types beyond skops' defaults that the operator confirmed the file may build
     trusted_types = fields.List(fields.String(), load_default=list)
@@ -181,6 +217,10 @@ class ManifestSchema(Schema):
         n_features = image["width"] * image["height"] if image else len(data["inputs"]["features"])
         if standardize and not (len(standardize["mean"]) == len(standardize["scale"]) == n_features):
             raise ValidationError("standardize needs one mean and scale per feature", "preprocessing")
+        reference = data.get("reference")
+        unknown = set(reference["features"]) - set(data["inputs"].get("features") or ()) if reference else set()
+        if unknown:
+            raise ValidationError(f"reference names features the model does not have: {sorted(unknown)}", "reference")
 
     @post_load
     def _make(self, data, **kwargs):
@@ -208,6 +248,7 @@ class Manifest:
     serving: dict[str, Any] | None = None
     compiled: dict[str, Any] | None = None
     golden: dict[str, Any] | None = None
+    reference: dict[str, Any] | None = None
     serialization: str | None = None
     trusted_types: list[str] = field(default_factory=list)
     directory: Path = field(default_factory=Path)

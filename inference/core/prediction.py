@@ -3,7 +3,7 @@ the image body (top 5). The V2 encoding of the same answer lives in ``inference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -21,6 +21,8 @@ class Prediction:
     model: ServedModel
     outputs: np.ndarray
     seconds: float  # time spent getting the answer from the model (waiting for its lock included)
+    inputs: Any = field(default=None, repr=False)  # what the model got (its matrix or DataFrame)
+    warnings: list[list[dict[str, Any]]] | None = None  # per row, values outside the training range
 
     @property
     def rows(self) -> int:
@@ -47,19 +49,21 @@ class Prediction:
         ]
 
     def body(self, single: bool) -> dict[str, Any]:
-        """The native answer: classifier or regressor, one instance (``single``) or a batch."""
+        """The native answer: classifier or regressor, one instance (``single``) or a batch, with
+        ``warnings`` when a value lies outside the training range (a list per row for a batch)."""
         body: dict[str, Any] = {"model": self.model.name, "version": self.model.version}
         if self.model.is_classifier:
             rows: list[Any] = self.classification_rows()
             if single:
                 body.update(rows[0])
-                return body
         else:
             rows = list(self.outputs)  # arrays: the JSON provider writes them as lists
             if single:
                 body["prediction"] = rows[0]
-                return body
-        body["predictions"] = rows
+        if not single:
+            body["predictions"] = rows
+        if self.warnings is not None:
+            body["warnings"] = self.warnings[0] if single else self.warnings
         return body
 
     def image_body(self) -> dict[str, Any]:

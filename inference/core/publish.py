@@ -1,7 +1,9 @@
 """Publishing a model version: the one way train, export, ``inference add`` and ``save_model``
 write into the repository. Files go into a temporary folder, the manifest is written last (with
 the SHA-256 of every file and the golden outputs of the runtime that will serve it), and one
-rename puts the version in place. A failure leaves nothing behind, not even an empty model folder."""
+rename puts the version in place. A failure leaves nothing behind, not even an empty model folder.
+The manifest also gets the reference statistics of the data the version was trained on (or of the
+sample it came with), against which the server measures drift and flags out-of-range inputs."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from inference.core import golden
+from inference.core import golden, reference
 from inference.core.manifest import MODEL_NAME, read_manifest, sha256_file, version_dirs, write_manifest
 from inference.core.runtimes import runtime_for
 
@@ -32,11 +34,15 @@ def next_version(model_dir: Path | str | os.PathLike[str], name: str) -> int:
 
 
 def publish(model_dir: Path | str | os.PathLike[str], name: str, write: Writer, golden_rows: list[Any] | None = None,
-            version: int | None = None, replace: bool = False) -> Path:
+            version: int | None = None, replace: bool = False, reference_rows: Any = None,
+            reference_source: str = "training data") -> Path:
     """Write a version of ``name`` (the next one unless ``version``) and return its folder.
 
     ``golden_rows``: sample rows (name->value objects or positional lists) whose outputs are
     recorded as the version's golden outputs. ``replace`` overwrites an existing ``version``.
+    ``reference_rows``: the training (or sample) data, a DataFrame or rows in feature order, whose
+    statistics become the manifest's ``reference`` (unless ``write`` already returned one), named
+    by ``reference_source``. Image models get none (see ``reference_of``).
     """
     if not MODEL_NAME.match(name):
         raise PublishError(f"invalid model name {name!r}: use lower-case letters, digits, '.', '_' and '-', "
@@ -49,6 +55,10 @@ def publish(model_dir: Path | str | os.PathLike[str], name: str, write: Writer, 
     try:
         version = version or next_version(model_dir, name)
         manifest = {"name": name, "version": version, **write(tmp)}
+        if "reference" not in manifest:
+            stats = reference_of(manifest, reference_rows, reference_source)
+            if stats:
+                manifest["reference"] = stats
         manifest["sha256"] = sha256_file(tmp / manifest["file"])
         write_manifest(tmp, manifest)
         if golden_rows:
@@ -69,3 +79,12 @@ def publish(model_dir: Path | str | os.PathLike[str], name: str, write: Writer, 
         if created_root and not any(root.iterdir()):
             root.rmdir()
         raise
+
+
+def reference_of(manifest: dict[str, Any], rows: Any, source: str) -> dict[str, Any] | None:
+    """Reference statistics of ``rows`` for a tabular manifest. None for image models: a per-pixel
+    distribution says nothing useful about a picture, and 64+ features would bloat the manifest."""
+    features = manifest["inputs"].get("features")
+    if rows is None or not features:
+        return None
+    return reference.describe(rows, features, manifest["inputs"].get("types"), source)

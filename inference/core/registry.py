@@ -156,6 +156,10 @@ class ModelRegistry:
                                   {"available": sorted(versions)})
         return versions[wanted]
 
+    def all_versions(self) -> list[ServedModel]:
+        """Every loaded version of every model, by name and version."""
+        return [model for _, versions in sorted(self.models.items()) for _, model in sorted(versions.items())]
+
     def all_latest(self) -> list[ServedModel]:
         """The latest version of each loaded model, by name."""
         return [versions[max(versions)] for _, versions in sorted(self.models.items())]

@@ -324,7 +324,8 @@ def _column(name: str, kind: str, tensor: Tensor) -> Any:
 
 
 def response(prediction: Prediction, header: dict[str, Any]) -> dict[str, Any]:
-    """The inference response: the outputs the request asked for (all by default), and its id."""
+    """The inference response: the outputs the request asked for (all by default), its id, and
+    the out-of-range warnings (``parameters.warnings``, a list per row, as JSON text)."""
     model = prediction.model
     _, spec = model_io(model)
     wanted = requested_outputs(header, [o["name"] for o in spec])
@@ -334,8 +335,11 @@ def response(prediction: Prediction, header: dict[str, Any]) -> dict[str, Any]:
                     "class_id": lambda: output_tensor("class_id", prediction.class_ids.astype(np.int64), "INT64")}
     else:
         encoders = {"output": lambda: output_tensor("output", np.asarray(prediction.outputs, np.float32), "FP32")}
-    body = {"model_name": model.name, "model_version": model.version_label,
-            "outputs": [encoders[name]() for name in wanted]}
+    body: dict[str, Any] = {"model_name": model.name, "model_version": model.version_label,
+                            "outputs": [encoders[name]() for name in wanted]}
     if "id" in header:
         body["id"] = header["id"]
+    if prediction.warnings is not None:
+        # V2 parameter values are strings, numbers or booleans: the per-row list goes as JSON text.
+        body["parameters"] = {"warnings": orjson.dumps(prediction.warnings).decode()}
     return body

@@ -79,7 +79,8 @@ class Candidate:
             self.write_files(folder)
             return self.manifest()
 
-        return publish(model_dir, name, write, golden_rows=self.golden_rows())
+        return publish(model_dir, name, write, golden_rows=self.golden_rows(), reference_rows=self.sample,
+                       reference_source="sample")
 
 
 def copy_into(source: Path, name: str) -> Callable[[Path], None]:

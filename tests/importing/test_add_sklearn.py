@@ -137,3 +137,20 @@ def test_next_version_and_existing_versions_untouched(clinical, tmp_path):
     assert add(tmp_path, clinical["path"], "readmission", "--sample", clinical["sample"]) == 0
     assert sorted(p.name for p in (tmp_path / "readmission").iterdir()) == ["1", "2"]
     assert (tmp_path / "readmission" / "1" / "model.json").read_bytes() == before
+
+
+def test_added_version_gets_the_sample_as_reference_and_warns_outside_it(clinical, tmp_path):
+    add(tmp_path, clinical["path"], "readmission", "--sample", clinical["sample"])
+    reference = json.loads((tmp_path / "readmission" / "1" / "model.json").read_text())["reference"]
+    sample = clinical["frame"].head(50)
+    assert reference["source"] == "sample" and reference["rows"] == 50
+    assert reference["features"]["age"]["min"] == sample.age.min()
+    assert reference["features"]["smoker"]["kind"] == "category"
+    assert sorted(reference["features"]["smoker"]["categories"]) == sorted(sample.smoker.unique())
+    client = serve(tmp_path)
+    row = {"age": 70, "sex": "X", "smoker": "yes", "bmi": 99.0, "visits": 3}
+    body = client.post("/models/readmission/predict", json={"features": row}).get_json()
+    assert {(w["feature"], w["kind"]) for w in body["warnings"]} == {("sex", "unseen_category"),
+                                                                     ("bmi", "above_range")}
+    drift = client.get("/models/readmission/drift").get_json()
+    assert set(drift["features"]) == {"age", "sex", "smoker", "bmi", "visits"} and drift["rows"] >= 1

@@ -22,6 +22,8 @@ def test_sklearn_pipeline_returns_its_manifest(tmp_path):
     assert (manifest.name, manifest.version, manifest.framework) == ("visits", 1, "sklearn")
     assert manifest.serialization == "skops" and manifest.compiled["parity"]["passed"]
     assert manifest.labels == ["frequent", "rare"] and manifest.typed
+    assert manifest.reference["source"] == "sample" and manifest.reference["rows"] == 30
+    assert manifest.reference["features"]["bmi"]["max"] == df.head(30).bmi.max()
     served = served_probabilities(serve(tmp_path), "visits", json_rows(df.iloc[300:340]))
     np.testing.assert_allclose(served, model.predict_proba(df.iloc[300:340]), atol=1e-4)
 
