@@ -106,6 +106,7 @@ def traffic(base, stop):
         ("/models/linear/predict", {"features": [1.0, 2.0, 3.0]}),
         ("/models/digits-cnn/predict", {"image": digit}),
         ("/models/iris-mlp/predict", {"features": [1.0]}),  # 400
+        ("/models/iris-rf/predict", {"features": [5.1, 3.5, 14.0, 0.2]}),  # answered with an out-of-range warning
         ("/models/tampered/predict", {"features": [5.1, 3.5, 1.4, 0.2]}),  # 503
     ]
     with requests.Session() as s:
