@@ -58,10 +58,13 @@ def _raise_first_bad(rows):
                 raise ValidationError({i: {j: [message]}})
 
 
+EXTRA_NAMES = 64  # unknown names in one row reported one by one; beyond, the row is refused in one line
+
+
 def too_many_names(row, width):
-    """A ValidationError for an object naming more entries than the model has features (checked
-    before anything else: 500,000 invented names must not be validated one by one)."""
-    if width is not None and len(row) > width:
+    """A ValidationError for an object naming far more entries than the model has features
+    (checked before anything else: 500,000 invented names must not be validated one by one)."""
+    if width is not None and len(row) > width + EXTRA_NAMES:
         return ValidationError([f"Names {len(row)} features; the model has {width}."])
     return None
 
