@@ -21,11 +21,10 @@ bind = _server["GUNICORN_BIND"] or f"127.0.0.1:{_server['PORT']}"
 
 # --- Workers --------------------------------------------------------------------------------
 # WEB_CONCURRENCY: worker processes (each loads every configured model once).
-workers = _server["WEB_CONCURRENCY"]
+workers, threads = _settings.server_sizes(_server)
 # gthread: each worker serves GUNICORN_THREADS requests at once; the model lock serialises
 # only the forward pass, so parsing and serialising overlap with inference.
 worker_class = _server["GUNICORN_WORKER_CLASS"]
-threads = _server["GUNICORN_THREADS"]
 
 # --- Timeouts -------------------------------------------------------------------------------
 # timeout: a worker silent this long is killed and replaced. graceful_timeout: how long

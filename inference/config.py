@@ -4,12 +4,15 @@ table lists exactly these; a test keeps the two in step."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 MiB = 1024 * 1024
+DEFAULT_WORKERS = 4
+DEFAULT_THREADS = 2
 APP = "app"
 SERVER = "server"
 
@@ -56,8 +59,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("USE_COMPILED", True, parse_bool, "serve a model's verified compiled twin (ONNX) when it has one"),
     Setting("PUBLIC_DOCS", False, parse_bool, "serve /docs and /openapi.json without the API key"),
     # Read by gunicorn.conf.py (the master), not by the app.
-    Setting("WEB_CONCURRENCY", 4, int, "Gunicorn worker processes", SERVER),
-    Setting("GUNICORN_THREADS", 2, int, "threads per worker (gthread)", SERVER),
+    Setting("WEB_CONCURRENCY", None, int, "Gunicorn worker processes", SERVER),
+    Setting("GUNICORN_THREADS", None, int, "threads per worker (gthread)", SERVER),
     Setting("GUNICORN_WORKER_CLASS", "gthread", str, "Gunicorn worker class", SERVER),
     Setting("GUNICORN_BIND", None, str, "listen address (default 127.0.0.1:$PORT)", SERVER),
     Setting("PORT", 8000, int, "port when GUNICORN_BIND is unset", SERVER),
@@ -79,6 +82,43 @@ POSITIVE = ("MAX_CONTENT_LENGTH", "MAX_BATCH_ROWS", "MAX_IMAGE_PIXELS", "WEB_CON
 
 class ConfigError(ValueError):
     """An environment variable has a value that cannot be used."""
+
+
+def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> float | None:
+    """The CPU quota of this process's cgroup in cores (cgroup v2 ``cpu.max``, or v1's CFS quota), or None."""
+    try:
+        with open(f"{root}/cpu.max") as fh:
+            quota, period = fh.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(f"{root}/cpu/cpu.cfs_quota_us") as q, open(f"{root}/cpu/cpu.cfs_period_us") as p:
+            quota_us, period_us = int(q.read()), int(p.read())
+        return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_cores(root: str = "/sys/fs/cgroup") -> int:
+    """Cores this process may run on: its CPU affinity, capped by its cgroup's CPU quota (inside a
+    container ``os.cpu_count()`` is the node's cores, not the container's share)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    limit = cgroup_cpu_limit(root)
+    if limit:
+        cores = min(cores, math.ceil(limit))
+    return max(1, cores)
+
+
+def server_sizes(config: Mapping[str, Any], cores: int | None = None) -> tuple[int, int]:
+    """``(workers, threads per worker)``: the settings when given, else derived from the cores."""
+    cores = cores or cpu_cores()
+    workers = config.get("WEB_CONCURRENCY") or DEFAULT_WORKERS
+    threads = config.get("GUNICORN_THREADS") or DEFAULT_THREADS
+    return workers, threads
 
 
 def defaults(scope: str = APP) -> dict[str, Any]:
