@@ -53,6 +53,7 @@ control_socket_disable = not _server["GUNICORN_CONTROL_SOCKET"]
 # JSON lines for Gunicorn's own messages too; the app writes the request log (inference.access).
 loglevel = _app["LOG_LEVEL"].lower()
 logconfig_dict = dict_config(loglevel)
+logger_class = "inference.logs.GunicornLogger"  # builds no access-log data for a log nobody reads
 
 # --- Metrics --------------------------------------------------------------------------------
 # prometheus_client multiprocess mode: every worker writes its samples under this folder and

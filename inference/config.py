@@ -52,6 +52,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("MAX_BATCH_ROWS", 10_000, int, "most rows in one request (413 above)"),
     Setting("MAX_IMAGE_PIXELS", 4096 * 4096, int, "largest image (width x height) an image model accepts (413 above)"),
     Setting("ACCESS_LOG", True, parse_bool, "write one JSON line per request"),
+    Setting("ACCESS_LOG_FLUSH_SECONDS", 1.0, float, "longest a request-log line waits in the worker's buffer "
+            "(0: write each line at once); also written at 64 KiB and on a clean exit"),
     Setting("LOG_LEVEL", "INFO", lambda v: v.strip().upper(), "log level: DEBUG, INFO, WARNING, ERROR"),
     Setting("LOAD_IN_BACKGROUND", True, parse_bool, "load models in a background thread; /ready is 503 until done"),
     Setting("MODEL_LOAD_WAIT", 30.0, float, "seconds a request waits for models still loading before a 503"),
