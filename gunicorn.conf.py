@@ -8,6 +8,7 @@ import shutil
 import tempfile
 
 from inference import config as _settings
+from inference.core.registry import engines as _engines
 from inference.logs import dict_config
 
 # Gunicorn reads every module-level name that matches one of its settings ("config" is one), so
@@ -71,10 +72,14 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # GUNICORN_PRELOAD_LIBRARIES is on, so their code and data pages are shared by every worker
 # (copy-on-write) instead of each worker holding its own copy; importing torch starts no
 # threads, and each worker sets its thread pools in post_fork.
+# torch only when a configured model will run on it (decided from the manifests, nothing loaded):
+# served by their ONNX twins, the bundled networks need no torch, which saves each worker its pages.
+_needs_torch = "pytorch" in _engines(_app["MODEL_DIR"], _app["MODELS"], _app["USE_COMPILED"])
 if _server["GUNICORN_PRELOAD_LIBRARIES"]:
     import gc
 
-    import torch  # noqa: F401
+    if _needs_torch:
+        import torch  # noqa: F401
 
     import app  # noqa: F401  (the code only: create_app runs in each worker)
 
@@ -94,7 +99,7 @@ def torch_threads(workers_count, cores=None):
     """Intra-op threads per worker so that workers x threads does not exceed the cores."""
     if _server["TORCH_THREADS"]:
         return _server["TORCH_THREADS"]
-    cores = cores or os.cpu_count() or 1
+    cores = cores or _settings.cpu_cores()
     return max(1, cores // max(1, workers_count))
 
 
@@ -120,7 +125,9 @@ def child_exit(server, worker):
 
 
 def post_fork(server, worker):
-    """Give each worker its share of the cores before it loads any model."""
+    """Give each worker its share of the cores before it loads any model (when one runs on torch)."""
+    if not _needs_torch:
+        return
     import torch
 
     n = torch_threads(server.cfg.workers)
