@@ -21,7 +21,8 @@ _app = _settings.load(scope=_settings.APP)
 bind = _server["GUNICORN_BIND"] or f"127.0.0.1:{_server['PORT']}"
 
 # --- Workers --------------------------------------------------------------------------------
-# WEB_CONCURRENCY: worker processes (each loads every configured model once).
+# WEB_CONCURRENCY: worker processes (each loads every configured model once); by default one per
+# core (CPU affinity and cgroup quota), at least 2, with 4 threads each (inference.config.server_sizes).
 workers, threads = _settings.server_sizes(_server)
 # gthread: each worker serves GUNICORN_THREADS requests at once; the model lock serialises
 # only the forward pass, so parsing and serialising overlap with inference.

@@ -6,14 +6,18 @@
         --config "2x4:WEB_CONCURRENCY=2,GUNICORN_THREADS=4"
 
 Each ``--config`` is ``label:VAR=value,VAR=value`` (environment of ``gunicorn -c gunicorn.conf.py
-wsgi:app``). Prints each round's req/s and p99 with the load average at the time, then the median
-of each configuration and its ratio to the first.
+wsgi:app``). Prints each round's req/s, p99 and the server's CPU per request (user + system time
+of the master and its workers over the run, divided by the requests: less swayed by other load
+than req/s) with the load average at the time, then the median of each configuration and its
+req/s ratio to the first.
 """
 
 import argparse
 import os
 import statistics
 from contextlib import ExitStack
+
+import psutil
 
 from bench.measure import measure
 from inference.testing import GunicornServer
@@ -26,17 +30,37 @@ def parse_config(text):
     return label.strip(), env
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by the processes ``pids`` (those still alive)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def interleaved(servers, path, concurrency, duration, rounds, body_file=None, report=print):
-    """Measure every ``(label, url)`` once per round, in turn; return ``{label: [result, ...]}``."""
+    """Measure every ``(label, server)`` once per round, in turn; return ``{label: [result, ...]}``.
+
+    ``path`` is one path for all, or ``{label: path}``."""
     results = {label: [] for label, _ in servers}
     for i in range(rounds):
         order = servers if i % 2 == 0 else servers[::-1]  # alternate who goes first
-        for label, url in order:
-            m = measure(url + path, concurrency, duration, body_file)
+        for label, srv in order:
+            pids = [srv.proc.pid, *srv.worker_pids()]
+            measure(srv.url + (path[label] if isinstance(path, dict) else path), concurrency, 1, body_file,
+                    warmup=0)  # warm-up, outside the CPU count
+            before = cpu_seconds(pids)
+            m = measure(srv.url + (path[label] if isinstance(path, dict) else path), concurrency, duration,
+                        body_file, warmup=0)
+            m["cpu_us"] = (cpu_seconds(pids) - before) / max(1, m["requests"]) * 1e6
             m["load"] = os.getloadavg()[0]
             results[label].append(m)
             report(f"  round {i + 1} {label:>12s}: {m['rps']:8.0f} req/s  p99 {m['p99_ms']:7.2f} ms  "
-                   f"errors {m['errors']}  load {m['load']:.2f}")
+                   f"server CPU {m['cpu_us']:6.1f} µs/req  errors {m['errors']}  load {m['load']:.2f}")
     return results
 
 
@@ -49,6 +73,7 @@ def summary(results):
         p99 = statistics.median(m["p99_ms"] for m in ms)
         first = first or rps
         rows.append({"label": label, "rps": rps, "p99_ms": p99, "ratio": rps / first,
+                     "cpu_us": statistics.median(m["cpu_us"] for m in ms),
                      "load": statistics.mean(m["load"] for m in ms)})
     return rows
 
@@ -70,11 +95,11 @@ def main(argv=None):
             workers = int(env.get("WEB_CONCURRENCY", 0)) or None
             srv = stack.enter_context(GunicornServer(args.model_dir, workers=workers, threads=None, env=env,
                                                      app=args.app))
-            servers.append((label, srv.url))
+            servers.append((label, srv))
         results = interleaved(servers, args.path, args.concurrency, args.duration, args.rounds)
     for row in summary(results):
         print(f"{row['label']:>12s}: median {row['rps']:8.0f} req/s  p99 {row['p99_ms']:7.2f} ms  "
-              f"x{row['ratio']:.3f}  (mean load {row['load']:.2f})")
+              f"server CPU {row['cpu_us']:6.1f} µs/req  x{row['ratio']:.3f}  (mean load {row['load']:.2f})")
 
 
 if __name__ == "__main__":

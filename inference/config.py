@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 MiB = 1024 * 1024
-DEFAULT_WORKERS = 4
-DEFAULT_THREADS = 2
+# Measured on a 2-core machine (one-row requests at 32 connections, interleaved rounds, see
+# docs/performance.md): one worker per core with 4 threads each served as much as 4 x 2 or 2 x 8
+# and more than 3 x 4 or 1 x 8, with the least memory. At least 2 workers, so that one that dies
+# or recycles never leaves the server without one.
+MIN_WORKERS = 2
+DEFAULT_THREADS = 4
 APP = "app"
 SERVER = "server"
 
@@ -61,8 +65,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("USE_COMPILED", True, parse_bool, "serve a model's verified compiled twin (ONNX) when it has one"),
     Setting("PUBLIC_DOCS", False, parse_bool, "serve /docs and /openapi.json without the API key"),
     # Read by gunicorn.conf.py (the master), not by the app.
-    Setting("WEB_CONCURRENCY", None, int, "Gunicorn worker processes", SERVER),
-    Setting("GUNICORN_THREADS", None, int, "threads per worker (gthread)", SERVER),
+    Setting("WEB_CONCURRENCY", None, int, "Gunicorn worker processes (default: one per core, at least 2)", SERVER),
+    Setting("GUNICORN_THREADS", None, int, "threads per worker (gthread; default 4)", SERVER),
     Setting("GUNICORN_WORKER_CLASS", "gthread", str, "Gunicorn worker class", SERVER),
     Setting("GUNICORN_BIND", None, str, "listen address (default 127.0.0.1:$PORT)", SERVER),
     Setting("PORT", 8000, int, "port when GUNICORN_BIND is unset", SERVER),
@@ -116,9 +120,9 @@ def cpu_cores(root: str = "/sys/fs/cgroup") -> int:
 
 
 def server_sizes(config: Mapping[str, Any], cores: int | None = None) -> tuple[int, int]:
-    """``(workers, threads per worker)``: the settings when given, else derived from the cores."""
-    cores = cores or cpu_cores()
-    workers = config.get("WEB_CONCURRENCY") or DEFAULT_WORKERS
+    """``(workers, threads per worker)``: the settings when given, else one worker per core (at
+    least ``MIN_WORKERS``) with ``DEFAULT_THREADS`` threads each."""
+    workers = config.get("WEB_CONCURRENCY") or max(MIN_WORKERS, cores or cpu_cores())
     threads = config.get("GUNICORN_THREADS") or DEFAULT_THREADS
     return workers, threads
 
