@@ -49,7 +49,15 @@ $(BENCH_STAMP): $(STAMP)
 bench-deps:  ## install wrk (Debian package) for make bench; without it the bundled load tester measures
 	apt-get update -qq && apt-get install -y -qq wrk
 
-bench: artifacts $(BENCH_STAMP)  ## ceiling vs naive baseline vs FastAPI vs this server, coalescing; results/bench-*.md
+# mlflow models serve (the MLflow comparison of make bench) needs gunicorn<27: its own venv, exact pins.
+MLFLOW_VENV := .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed-stamp
+$(MLFLOW_STAMP): bench/mlflow-requirements.txt
+	test -x $(MLFLOW_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --disable-pip-version-check -q -r bench/mlflow-requirements.txt
+	touch $@
+
+bench: artifacts $(BENCH_STAMP) $(MLFLOW_STAMP)  ## ceiling, naive app, FastAPI, mlflow models serve vs this server; every target with its ratio
 	$(BIN)/python -m bench.run
 
 bench-formats: artifacts $(BENCH_STAMP)  ## PyTorch eager vs TorchScript vs ONNX Runtime latency, in-process
@@ -108,5 +116,5 @@ lock: $(STAMP)  ## re-resolve constraints.txt (every dependency, pinned) from se
 	sed -i 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/' constraints.txt
 
 clean:  ## remove the venv, caches and built models
-	rm -rf $(VENV) .pytest_cache results
+	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache results
 	find $(MODEL_DIR) -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +

@@ -9,6 +9,7 @@ import signal
 import tempfile
 
 from inference import config as _settings
+from inference.core.registry import engines as _engines
 from inference.logs import dict_config
 
 # Gunicorn reads every module-level name that matches one of its settings ("config" is one), so
@@ -21,14 +22,14 @@ _app = _settings.load(scope=_settings.APP)
 bind = _server["GUNICORN_BIND"] or f"127.0.0.1:{_server['PORT']}"
 
 # --- Workers --------------------------------------------------------------------------------
-# WEB_CONCURRENCY: worker processes (each loads every configured model once).
-workers = _server["WEB_CONCURRENCY"]
+# WEB_CONCURRENCY: worker processes (each loads every configured model once); by default one per
+# core (CPU affinity and cgroup quota), at least 2, with 4 threads each (inference.config.server_sizes).
+workers, threads = _settings.server_sizes(_server)
 # gthread: each worker serves GUNICORN_THREADS requests at once; the model lock serialises
 # only the forward pass, so parsing and serialising overlap with inference. The default is
 # gthread with JSON answers (and an X-Request-ID) for the requests Gunicorn refuses itself
 # (414, 431, 400): inference/worker.py. Plain "gthread" answers those in Gunicorn's HTML.
 worker_class = _server["GUNICORN_WORKER_CLASS"]
-threads = _server["GUNICORN_THREADS"]
 # worker_connections: open client connections one worker holds at most (requests in progress
 # plus idle keep-alive ones); past it the worker stops accepting and new connections wait in
 # the listen backlog, or go to another worker.
@@ -75,6 +76,7 @@ control_socket_disable = not _server["GUNICORN_CONTROL_SOCKET"]
 # JSON lines for Gunicorn's own messages too; the app writes the request log (inference.access).
 loglevel = _app["LOG_LEVEL"].lower()
 logconfig_dict = dict_config(loglevel)
+logger_class = "inference.logs.GunicornLogger"  # builds no access-log data for a log nobody reads
 
 # --- Metrics --------------------------------------------------------------------------------
 # prometheus_client multiprocess mode: every worker writes its samples under this folder and
@@ -117,10 +119,14 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1" if _ort_fork_safe else "0"
 # GUNICORN_PRELOAD_LIBRARIES is on, so their code and data pages are shared by every worker
 # (copy-on-write) instead of each worker holding its own copy; importing torch starts no
 # threads, and each worker sets its thread pools in post_fork.
+# torch only when a configured model will run on it (decided from the manifests, nothing loaded):
+# served by their ONNX twins, the bundled networks need no torch, which saves each worker its pages.
+_needs_torch = "pytorch" in _engines(_app["MODEL_DIR"], _app["MODELS"], _app["USE_COMPILED"])
 if _server["GUNICORN_PRELOAD_LIBRARIES"]:
     import gc
 
-    import torch  # noqa: F401
+    if _needs_torch:
+        import torch  # noqa: F401
 
     import app  # noqa: F401  (the code only: create_app runs in each worker)
 
@@ -170,7 +176,7 @@ def torch_threads(workers_count, cores=None):
     """Intra-op threads per worker so that workers x threads does not exceed the cores."""
     if _server["TORCH_THREADS"]:
         return _server["TORCH_THREADS"]
-    cores = cores or os.cpu_count() or 1
+    cores = cores or _settings.cpu_cores()
     return max(1, cores // max(1, workers_count))
 
 
@@ -211,7 +217,8 @@ def _exit_while_booting(signum, frame):
 
 
 def post_fork(server, worker):
-    """Before the worker's app loads: exit on signals while booting, the snapshot, torch threads."""
+    """Before the worker's app loads: exit on signals while booting, the snapshot, torch threads
+    (when a model runs on torch)."""
     # Until Gunicorn installs the worker's own handlers, the master's are in place, and they
     # only wake the master: a SIGTERM sent while this worker boots (importing torch takes
     # seconds without preloading) was lost, and shutdown waited GUNICORN_GRACEFUL_TIMEOUT and
@@ -220,6 +227,8 @@ def post_fork(server, worker):
         signal.signal(signum, _exit_while_booting)
     if os.environ.get(_SNAPSHOT):
         os.environ["MODEL_DIR"] = os.environ[_SNAPSHOT]  # this worker's app reads it in create_app
+    if not _needs_torch:
+        return
     import torch
 
     n = torch_threads(server.cfg.workers)

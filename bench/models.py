@@ -26,3 +26,23 @@ def build_wide_mlp(model_dir, name="wide-mlp", hidden=WIDE_HIDDEN, coalesce=None
         manifest["serving"] = {"coalesce": coalesce}
     write_manifest(folder, manifest)
     return folder
+
+
+def build_mlflow_forest(folder, trees=30, seed=0):
+    """A ``trees``-tree forest on the 30 breast-cancer features (scikit-learn ships the data), saved
+    as an MLflow model directory (sklearn flavour) at ``folder``; returns the feature names and one row."""
+    import warnings
+
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import RandomForestClassifier
+
+    data = load_breast_cancer(as_frame=True)
+    x = data.data
+    model = RandomForestClassifier(n_estimators=trees, random_state=seed, n_jobs=1).fit(x, data.target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlflow.sklearn.save_model(model, str(folder), signature=infer_signature(x.head(), model.predict(x.head())),
+                                  input_example=x.head(5), serialization_format="cloudpickle")
+    return list(x.columns), x.iloc[0].tolist()

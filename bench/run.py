@@ -1,7 +1,11 @@
-"""make bench: this server against a no-model ceiling, a tutorial-naive baseline and FastAPI,
-in one run on this machine, as a markdown table and JSON with ratios.
+"""make bench: this server against a no-model ceiling, a tutorial-naive baseline, FastAPI and
+``mlflow models serve``, in one run on this machine, as a markdown table and JSON with ratios, and
+every target of the performance issue with its measured ratio.
 
-    python -m bench.run [--duration 5] [--concurrency 1,8,32] [--out results/bench]
+    python -m bench.run [--duration 5] [--concurrency 1,8,32] [--out results/bench] [--skip fastapi,...]
+
+The server, the ceiling and FastAPI run with this server's shipped defaults (workers and threads
+derived from the cores, the access log on); the naive baseline is plain ``gunicorn -w 4``.
 """
 
 import argparse
@@ -17,8 +21,13 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from bench import memory
+from bench.ab import interleaved
 from bench.measure import measure, tool
-from bench.models import build_wide_mlp
+from bench.mlflow_serve import MlflowServer
+from bench.mlflow_serve import available as mlflow_available
+from bench.models import build_mlflow_forest, build_wide_mlp
+from inference import config
 from inference.testing import ROOT, GunicornServer, free_port
 
 ROW = {"features": [5.1, 3.5, 1.4, 0.2]}
@@ -67,6 +76,43 @@ def batch_file(folder, rows, seed=0):
     return path
 
 
+def access_log_rounds(model_dir, scratch, concurrency, duration, rounds=3):
+    """req/s with the access log on and off, shipped defaults otherwise, in interleaved rounds."""
+    with GunicornServer(model_dir, workers=None, threads=None, log_path=scratch / "log-on.log") as on, \
+            GunicornServer(model_dir, workers=None, threads=None, env={"ACCESS_LOG": "0"},
+                           log_path=scratch / "log-off.log") as off:
+        runs = interleaved([("log on", on), ("log off", off)], "/models/iris-mlp/predict", concurrency, duration,
+                           rounds)
+    lines = sum(1 for line in (scratch / "log-on.log").read_text().splitlines() if '"inference.access"' in line)
+    on_rps = sorted(m["rps"] for m in runs["log on"])[rounds // 2]
+    off_rps = sorted(m["rps"] for m in runs["log off"])[rounds // 2]
+    answered = sum(m["requests"] for m in runs["log on"])
+    return {"on_rps": on_rps, "off_rps": off_rps, "cost": 1 - on_rps / off_rps, "rounds": rounds,
+            "concurrency": concurrency, "lines": lines, "requests_at_least": answered,
+            "on": [m["rps"] for m in runs["log on"]], "off": [m["rps"] for m in runs["log off"]]}
+
+
+def mlflow_comparison(scratch, concurrency, duration, workers=2):
+    """The same 30-tree forest behind ``mlflow models serve -w N`` and behind this server
+    (``inference add`` of the same MLflow directory, N workers), one row each."""
+    folder = scratch / "mlflow-forest"
+    features, row = build_mlflow_forest(folder)
+    repo = scratch / "mlflow-repo"
+    subprocess.run([sys.executable, "-m", "inference", "add", str(folder), "--name", "breast-cancer-rf",
+                    "--model-dir", str(repo)], check=True, capture_output=True, timeout=300)
+    ours_body, theirs_body = scratch / "bc-ours.json", scratch / "bc-mlflow.json"
+    ours_body.write_text(json.dumps({"features": row}))
+    theirs_body.write_text(json.dumps({"dataframe_split": {"columns": features, "data": [row]}}))
+    with MlflowServer(folder, workers=workers, log_path=scratch / "mlflow.log") as srv:
+        theirs = measure(srv.url + "/invocations", concurrency, duration, theirs_body)
+    with GunicornServer(repo, workers=workers, threads=None) as srv:
+        runtime = requests.post(srv.url + "/models/breast-cancer-rf/predict", json={"features": row},
+                                timeout=10).headers["X-Model-Runtime"]
+        ours = measure(srv.url + "/models/breast-cancer-rf/predict", concurrency, duration, ours_body)
+    return {"workers": workers, "concurrency": concurrency, "mlflow": theirs, "server": ours, "runtime": runtime,
+            "ratio": ours["rps"] / theirs["rps"] if theirs["rps"] else None}
+
+
 def run_suite(server_url_paths, concurrencies, duration, results, label, extra=None):
     """Measure each (name, url, body_file, rows) at each concurrency; append rows to ``results``."""
     for name, url, body, rows in server_url_paths:
@@ -85,19 +131,21 @@ def main(argv=None):
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "artifacts"))
     parser.add_argument("--out", default=f"results/bench-{datetime.now():%Y%m%d-%H%M%S}")
-    parser.add_argument("--skip", default="", help="comma list of parts to skip: fastapi,coalescing,monitoring")
+    parser.add_argument("--skip", default="",
+                        help="comma list of parts to skip: fastapi,accesslog,memory,mlflow,coalescing,monitoring")
     args = parser.parse_args(argv)
     conc = [int(c) for c in args.concurrency.split(",")]
     skip = set(filter(None, args.skip.split(",")))
     model_dir = Path(args.model_dir).resolve()
-    results = []
+    results, extras = [], {}
     scratch = Path(tempfile.mkdtemp(prefix="bench-"))
     b1k, b10k = batch_file(scratch, 1000), batch_file(scratch, 10_000)
-    print(f"bench: load by {tool()}, {args.duration:g} s per point, concurrency {conc}, {os.cpu_count()} cores",
-          flush=True)
+    workers, threads = config.server_sizes(config.load(scope=config.SERVER))
+    extras["defaults"] = {"workers": workers, "threads": threads, "cores": config.cpu_cores()}
+    print(f"bench: load by {tool()}, {args.duration:g} s per point, concurrency {conc}, {config.cpu_cores()} cores; "
+          f"shipped defaults here: {workers} workers x {threads} threads, access log on", flush=True)
 
-    with GunicornServer(model_dir, workers=4, app="bench.ceiling:app", ready_path="/predict",
-                        env={"GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "2")}) as srv:
+    with GunicornServer(model_dir, workers=None, threads=None, app="bench.ceiling:app", ready_path="/predict") as srv:
         run_suite([("one row", srv.url + "/predict", None, 1)], conc, args.duration, results, "ceiling")
 
     with GunicornServer(model_dir, workers=4, plain=True, app="bench.naive_app:app", ready_path="/predict") as srv:
@@ -106,15 +154,33 @@ def main(argv=None):
                    ("linear 10k rows", srv.url + "/linear", b10k, 10_000)], conc, args.duration, results, "naive")
 
     if "fastapi" not in skip:
-        with Uvicorn(model_dir) as srv:
+        with Uvicorn(model_dir, workers=workers) as srv:
             run_suite([("iris-mlp", srv.url + "/predict", None, 1)], conc, args.duration, results, "fastapi")
 
-    with GunicornServer(model_dir, workers=4) as srv:
+    with GunicornServer(model_dir, workers=None, threads=None, log_path=scratch / "server.log") as srv:
         base = srv.url + "/models"
         run_suite([("iris-mlp", f"{base}/iris-mlp/predict", None, 1), ("iris-rf", f"{base}/iris-rf/predict", None, 1),
                    ("diabetes-risk", f"{base}/diabetes-risk/predict", None, 1),
                    ("linear 1k rows", f"{base}/linear/predict", b1k, 1000),
                    ("linear 10k rows", f"{base}/linear/predict", b10k, 10_000)], conc, args.duration, results, "server")
+
+    if "accesslog" not in skip:
+        print("access log on / off, interleaved rounds (iris-mlp, one row):", flush=True)
+        extras["access_log"] = access_log_rounds(model_dir, scratch, max(conc), args.duration)
+
+    if "memory" not in skip:
+        pss = memory.measure(model_dir, 4)
+        extras["memory"] = {"workers": 4, **pss}
+        print(f"  memory: 4 workers serving every bundled model: {pss['total']:.0f} MB PSS", flush=True)
+
+    if "mlflow" not in skip:
+        if mlflow_available():
+            extras["mlflow"] = mlflow_comparison(scratch, max(conc), args.duration)
+            m = extras["mlflow"]
+            print(f"  mlflow models serve: {m['mlflow']['rps']:.0f} req/s, this server: {m['server']['rps']:.0f} "
+                  f"req/s ({m['runtime']})", flush=True)
+        else:
+            print("  mlflow: .venv-mlflow missing (make bench installs it); comparison skipped", flush=True)
 
     if "coalescing" not in skip:
         wide_dir = scratch / "wide"
@@ -146,7 +212,7 @@ def main(argv=None):
 
     from bench.report import write
 
-    write(results, args, conc)
+    write(results, args, conc, extras)
 
 
 if __name__ == "__main__":

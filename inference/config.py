@@ -4,12 +4,19 @@ table lists exactly these; a test keeps the two in step."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 MiB = 1024 * 1024
+# Measured on a 2-core machine (one-row requests at 32 connections, interleaved rounds, see
+# docs/performance.md): one worker per core with 4 threads each served as much as 4 x 2 or 2 x 8
+# and more than 3 x 4 or 1 x 8, with the least memory. At least 2 workers, so that one that dies
+# or recycles never leaves the server without one.
+MIN_WORKERS = 2
+DEFAULT_THREADS = 4
 APP = "app"
 SERVER = "server"
 
@@ -49,6 +56,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("MAX_BATCH_ROWS", 10_000, int, "most rows in one request (413 above)"),
     Setting("MAX_IMAGE_PIXELS", 4096 * 4096, int, "largest image (width x height) an image model accepts (413 above)"),
     Setting("ACCESS_LOG", True, parse_bool, "write one JSON line per request"),
+    Setting("ACCESS_LOG_FLUSH_SECONDS", 1.0, float, "longest a request-log line waits in the worker's buffer "
+            "(0: write each line at once); also written at 64 KiB and on a clean exit"),
     Setting("LOG_LEVEL", "INFO", lambda v: v.strip().upper(), "log level: DEBUG, INFO, WARNING, ERROR"),
     Setting("LOAD_IN_BACKGROUND", True, parse_bool, "load models in a background thread; /ready is 503 until done"),
     Setting("MODEL_LOAD_WAIT", 30.0, float, "seconds a request waits for models still loading before a 503"),
@@ -63,8 +72,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("AUDIT_LOG", None, str, "append one JSON line per prediction to this file (default: off)"),
     Setting("AUDIT_INPUTS", False, parse_bool, "also write the raw inputs into the audit log"),
     # Read by gunicorn.conf.py (the master), not by the app.
-    Setting("WEB_CONCURRENCY", 4, int, "Gunicorn worker processes", SERVER),
-    Setting("GUNICORN_THREADS", 2, int, "threads per worker (gthread)", SERVER),
+    Setting("WEB_CONCURRENCY", None, int, "Gunicorn worker processes (default: one per core, at least 2)", SERVER),
+    Setting("GUNICORN_THREADS", None, int, "threads per worker (gthread; default 4)", SERVER),
     Setting("GUNICORN_WORKER_CLASS", "inference.worker.JsonThreadWorker", str,
             "Gunicorn worker class (gthread answering its own 400/414/431 in JSON)", SERVER),
     Setting("GUNICORN_WORKER_CONNECTIONS", 256, int, "client connections one worker holds at most", SERVER),
@@ -99,6 +108,43 @@ POSITIVE = ("MAX_CONTENT_LENGTH", "MAX_BATCH_ROWS", "MAX_IMAGE_PIXELS", "WEB_CON
 
 class ConfigError(ValueError):
     """An environment variable has a value that cannot be used."""
+
+
+def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> float | None:
+    """The CPU quota of this process's cgroup in cores (cgroup v2 ``cpu.max``, or v1's CFS quota), or None."""
+    try:
+        with open(f"{root}/cpu.max") as fh:
+            quota, period = fh.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(f"{root}/cpu/cpu.cfs_quota_us") as q, open(f"{root}/cpu/cpu.cfs_period_us") as p:
+            quota_us, period_us = int(q.read()), int(p.read())
+        return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_cores(root: str = "/sys/fs/cgroup") -> int:
+    """Cores this process may run on: its CPU affinity, capped by its cgroup's CPU quota (inside a
+    container ``os.cpu_count()`` is the node's cores, not the container's share)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    limit = cgroup_cpu_limit(root)
+    if limit:
+        cores = min(cores, math.ceil(limit))
+    return max(1, cores)
+
+
+def server_sizes(config: Mapping[str, Any], cores: int | None = None) -> tuple[int, int]:
+    """``(workers, threads per worker)``: the settings when given, else one worker per core (at
+    least ``MIN_WORKERS``) with ``DEFAULT_THREADS`` threads each."""
+    workers = config.get("WEB_CONCURRENCY") or max(MIN_WORKERS, cores or cpu_cores())
+    threads = config.get("GUNICORN_THREADS") or DEFAULT_THREADS
+    return workers, threads
 
 
 def defaults(scope: str = APP) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from inference.core.runtimes import runtime_for
 log = logging.getLogger("inference.export")
 TOLERANCE = 1e-5
 FILES = {"torchscript": "model.ts", "onnx": "model.onnx"}
-ONNX_OPSET = 17
 
 
 class ExportError(Exception):
@@ -43,15 +42,9 @@ def _write_torchscript(module, example, path):
 
 
 def _write_onnx(module, example, path):
-    import warnings
+    from inference.importing.torch import write_onnx  # the one torch -> ONNX conversion
 
-    import torch
-
-    with warnings.catch_warnings():  # the TorchScript-based exporter announces its deprecation
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(module, (example,), str(path), input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=ONNX_OPSET,
-                          dynamo=False)
+    write_onnx(module, example, path)
 
 
 WRITERS = {"torchscript": _write_torchscript, "onnx": _write_onnx}
@@ -73,7 +66,7 @@ def export(model_dir, name, fmt, source_version=LATEST, rows=None):
     manifest = read_manifest(versions[version])
     if manifest.framework != "pytorch":
         raise ExportError(f"{name}/{version} is {manifest.framework}; only pytorch versions are exported")
-    source = runtime_for(manifest).load()
+    source = runtime_for(manifest, use_compiled=False).load()  # the eager network, not its ONNX twin
     x = np.asarray(rows if rows is not None else held_out(name), dtype=np.float64)
     example = torch.from_numpy(np.ascontiguousarray(source.preprocess(x[:2]), dtype=np.float32))
 

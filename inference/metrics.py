@@ -117,6 +117,28 @@ class MetricsObserver:
 OBSERVER = MetricsObserver()
 
 
+class RequestMetrics:
+    """The request counter and latency of one (route, method, model, version, status): label children
+    resolved on first use and kept (every label comes from a bounded set), not on every request."""
+
+    def __init__(self):
+        self._children = {}
+
+    def observe(self, route, method, model, version, status, seconds):
+        """Count one answered request and its latency."""
+        key = (route, method, model, version, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (REQUESTS.labels(route, method, model, version, str(status)),
+                        REQUEST_LATENCY.labels(route, method, model, version))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+
+REQUEST_METRICS = RequestMetrics()
+
+
 def exposition(models=()):
     """Return ``(body, content_type)``: every worker's metrics when in multiprocess mode, and the
     drift PSI of ``models`` (loaded versions) computed from them."""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import requests
 
+from inference import config
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,27 +24,33 @@ def free_port():
         return s.getsockname()[1]
 
 
+def server_sizes(environ):
+    """``(workers, threads)`` that ``gunicorn.conf.py`` gives under ``environ``."""
+    return config.server_sizes(config.load(scope=config.SERVER, environ=environ))
+
+
 class GunicornServer:
     """A Gunicorn master and its workers, started from the repository root, stopped on exit."""
 
     def __init__(self, model_dir, workers=2, threads=2, env=None, log_path=None, plain=False, port=None,
                  app="wsgi:app", ready_path="/ready"):
-        """``plain=True`` runs ``gunicorn -w N -b ... APP`` without our config file."""
+        """``plain=True`` runs ``gunicorn -w N -b ... APP`` without our config file. ``workers`` or
+        ``threads`` None leaves that setting to the server's default (or to ``env``)."""
         self.port = port or free_port()
         self.plain = plain
         self.app = app
         self.ready_path = ready_path
         self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
+        sizes = {"WEB_CONCURRENCY": workers, "GUNICORN_THREADS": threads}
         self.env = {
             **os.environ,
             "MODEL_DIR": str(model_dir),
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_THREADS": str(threads),
+            **{name: str(value) for name, value in sizes.items() if value is not None},
             "LOG_LEVEL": "INFO",
             **(env or {}),
         }
+        self.workers = workers or server_sizes(self.env)[0]
         self.log_path = log_path
         self.proc = None
 

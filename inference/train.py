@@ -114,6 +114,7 @@ def _torch_classifier(name, arch, kwargs, features, labels, x, y, data, epochs, 
 
     def save(path):
         torch.save(model.state_dict(), path)
+        compile_net(manifest, model, (np.vstack([x_train, x_test]) - mean) / scale, path.parent)
 
     manifest = {
         "framework": "pytorch",
@@ -177,6 +178,18 @@ def compile_forest(model, features, x_train, x_test, folder):
     return compiled
 
 
+def compile_net(manifest, model, x, folder):
+    """Give a network's version its ONNX twin, checked against eager PyTorch on ``x`` (the network's
+    inputs, standardised) and on random rows around their range
+    (``inference.importing.torch.convert_twin``); ONNX Runtime then serves it."""
+    from inference.importing import torch as torch_import
+
+    compiled, note = torch_import.convert_twin(model, x, folder, classifier=manifest["task"] == "classification")
+    log.info("%s: %s", model.__class__.__name__, note)
+    if compiled:
+        manifest["compiled"] = compiled
+
+
 def build_iris_mlp(progress):
     """SimpleNN Linear(4,16)-ReLU-Linear(16,3) on standardised iris."""
     from sklearn.datasets import load_iris
@@ -232,7 +245,12 @@ def build_linear(progress):
         "data": {"source": "none: fixed weights (0.1) and bias (0.0)"},
         "metrics": {},
     }
-    return manifest, lambda path: torch.save(model.state_dict(), path)
+
+    def save(path):
+        torch.save(model.state_dict(), path)
+        compile_net(manifest, model, held_out("linear"), path.parent)
+
+    return manifest, save
 
 
 DIGITS_IMAGE = {"width": 8, "height": 8, "channels": 1, "max_value": 16.0, "invert": "auto",
@@ -298,7 +316,12 @@ def build_digits_cnn(progress):
         "training": {"optimizer": "Adam", "lr": 0.003, "epochs": 25, "batch": 64, "seed": SEED},
         "metrics": classification_metrics(y_test, y_pred, y_train),
     }
-    return manifest, lambda path: torch.save(model.state_dict(), path)
+
+    def save(path):
+        torch.save(model.state_dict(), path)
+        compile_net(manifest, model, np.vstack([x_train, x_test]) / 16.0, path.parent)
+
+    return manifest, save
 
 
 def held_out(name):

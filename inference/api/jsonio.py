@@ -1,6 +1,7 @@
 """orjson behind Flask's official JSON provider hook (``app.json``)."""
 
 import orjson
+from flask import current_app
 from flask.json.provider import JSONProvider
 
 DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -20,3 +21,10 @@ class OrjsonProvider(JSONProvider):
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(orjson.dumps(obj, option=DUMP_OPTIONS), mimetype=self.mimetype)
+
+
+def json_response(body, headers=None, status=200):
+    """``body`` as a JSON response: what a view's ``return body, status, headers`` gives, built in one
+    step (Flask's tuple handling cost as much again on a one-row prediction)."""
+    return current_app.response_class(orjson.dumps(body, option=DUMP_OPTIONS), status=status, headers=headers,
+                                      content_type=OrjsonProvider.mimetype)

@@ -4,6 +4,7 @@ data plane (``inference.api.plane``) and encodes the answer; the README's API se
 from flask import Blueprint, current_app
 
 from inference.api.body import read_image_bytes, read_json_object
+from inference.api.jsonio import json_response
 from inference.api.plane import answer_headers, get_plane, infer, infer_images, resolve
 from inference.api.schemas import schema_for
 from inference.core.errors import InvalidBody
@@ -33,14 +34,14 @@ def predict(name=None, version=LATEST):
     model = resolve(name or current_app.config["DEFAULT_MODEL"], version)
     if model.manifest.image:
         prediction = infer_images(model, [read_image_bytes(model.name)])
-        return prediction.image_body(), 200, answer_headers(model)
+        return json_response(prediction.image_body(), answer_headers(model))
     body = read_json_object(hint="; this model takes features, not images")
     if "image" in body:
         raise InvalidBody(f"model {model.name!r} takes features, not an image: send "
                           "{\"features\": [...]} or {\"inputs\": [[...], ...]}")
     request_ = schema_for(model, current_app.config["MAX_BATCH_ROWS"]).load(body)
     prediction = infer(model, request_.rows, request_.field)
-    return prediction.body(request_.single), 200, answer_headers(model)
+    return json_response(prediction.body(request_.single), answer_headers(model))
 
 
 def init_app(app):

@@ -6,11 +6,10 @@ import time
 
 from flask import Blueprint, Response, current_app, g, request
 
-from inference import metrics
+from inference import accesslog, metrics
 from inference.api.plane import get_registry
 
 bp = Blueprint("monitoring", __name__)
-access_log = logging.getLogger("inference.access")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 UNMATCHED = "<unmatched>"
 MAX_LOGGED_PATH = 256
@@ -41,26 +40,29 @@ def observe(response):
     method from METHODS or "other", the route from the URL rules (or UNMATCHED), the model only
     when one was resolved (a loaded model version).
     """
-    started = g.get("started")
+    ctx = g._get_current_object()  # one context lookup for the several reads below
+    started = ctx.get("started")
     seconds = time.perf_counter() - started if started is not None else 0.0
-    route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+    rule = request.url_rule
+    route = rule.rule if rule is not None else UNMATCHED
     method = method_label(request.method)
-    model = g.get("model")
+    model = ctx.get("model")
     name, version = (model.name, model.version_label) if model is not None else ("", "")
-    metrics.REQUESTS.labels(route, method, name, version, str(response.status_code)).inc()
-    metrics.REQUEST_LATENCY.labels(route, method, name, version).observe(seconds)
-    if current_app.config["ACCESS_LOG"] and access_log.isEnabledFor(logging.INFO):
-        access_log.info("request", extra={"access": {
-            "request_id": g.get("request_id"),
+    status = response.status_code
+    metrics.REQUEST_METRICS.observe(route, method, name, version, status, seconds)
+    writer = current_app.extensions["access_log"]
+    if writer is not None:
+        writer.write({
+            "request_id": ctx.get("request_id"),
             "method": method,
             "path": request.path[:MAX_LOGGED_PATH],
             "route": route,
             "model": name or None,
             "version": model.version if model is not None else None,
-            "status": response.status_code,
+            "status": status,
             "latency_ms": round(seconds * 1000, 3),
-            "rows": g.get("rows"),
-        }})
+            "rows": ctx.get("rows"),
+        })
     return response
 
 
@@ -69,7 +71,15 @@ def end_in_flight(exc=None):
         metrics.IN_FLIGHT.dec()
 
 
+def access_log_for(config):
+    """The access-log writer the app's settings ask for, or None (ACCESS_LOG off, or a level above INFO)."""
+    if not config["ACCESS_LOG"] or logging.getLevelNamesMapping().get(config["LOG_LEVEL"], 0) > logging.INFO:
+        return None
+    return accesslog.shared(config["ACCESS_LOG_FLUSH_SECONDS"])
+
+
 def init_app(app):
+    app.extensions["access_log"] = access_log_for(app.config)
     app.before_request(start_timer)
     app.after_request(observe)
     app.teardown_request(end_in_flight)

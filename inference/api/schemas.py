@@ -30,6 +30,14 @@ def _value_error(value):
         return NOT_FINITE
 
 
+def _all_finite_numbers(values):
+    """True when every value is a finite int or float (not a bool, not too large for a double)."""
+    try:
+        return all((type(v) is float or type(v) is int) and math.isfinite(v) for v in values)
+    except OverflowError:
+        return False
+
+
 def numeric_matrix(rows):
     """Return ``rows`` (lists of numbers, all the same length) as a float64 matrix, or raise
     ValidationError naming the first bad row and column."""
@@ -166,6 +174,17 @@ class TabularRequestSchema(RequestEnvelope):
         self.max_rows = max_rows
         self.integers = tuple(integers)
         self.width = width
+
+    def load(self, data, *, many=None, partial=None, unknown=None):
+        """Validate ``data`` into a TabularRequest. The commonest request, ``{"features": [numbers]}``
+        with nothing else, is checked here directly (the same rules: finite JSON numbers, not
+        booleans, at least one); it would pass the fields unchanged, and marshmallow's walk over
+        every field and hook cost more than the check. Anything else, valid or not, takes the full way."""
+        if many is None and partial is None and unknown is None and type(data) is dict and len(data) == 1:
+            row = data.get("features")
+            if type(row) is list and row and _all_finite_numbers(row):
+                return self.checked(TabularRequest(np.array([row], dtype=np.float64), True))
+        return super().load(data, many=many, partial=partial, unknown=unknown)
 
     def checked(self, request):
         if self.integers:

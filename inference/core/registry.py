@@ -11,7 +11,7 @@ from pathlib import Path
 from inference.core import golden
 from inference.core import manifest as manifests
 from inference.core.errors import IntegrityError, ModelNotFound, ModelUnavailable, VersionNotFound
-from inference.core.runtimes import runtime_for
+from inference.core.runtimes import engine_for, runtime_for
 from inference.core.served import NullObserver, Observer, ServedModel
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,19 @@ def parse_version(version: int | str | None) -> int | str | None:
     if isinstance(version, int) and not isinstance(version, bool):
         return version if version > 0 else None
     return manifests.parse_version_name(version) if isinstance(version, str) else None
+
+
+def engines(model_dir: Path | str, names: list[str] | None = None, use_compiled: bool = True) -> set[str]:
+    """The engines ("pytorch", "onnxruntime", ...) that the versions of the configured models will run
+    on, read from their manifests without loading anything; an unreadable manifest counts for none."""
+    found = set()
+    for name in names or manifests.model_names(model_dir):
+        for path in manifests.version_dirs(model_dir, name).values():
+            try:
+                found.add(engine_for(manifests.read_manifest(path), use_compiled))
+            except Exception:  # noqa: BLE001 - the registry reports it when it loads the version
+                continue
+    return found
 
 
 class ModelRegistry:

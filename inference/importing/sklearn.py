@@ -187,9 +187,19 @@ def convert_twin(estimator: Any, described: dict[str, Any], folder: Path) -> tup
         return None, f"no ONNX twin ({exc}); serving with scikit-learn"
     classifier = described["task"] == "classification"
     options = {id(final_step(estimator)): {"zipmap": False}} if classifier else None
+    # A model fitted on a DataFrame is converted with one input per column; an estimator that
+    # takes only one input (a bare forest fitted on numeric columns) gets one matrix input instead.
+    matrix = not described["frame"]
     try:
-        onx = convert_sklearn(estimator, initial_types=_initial_types(described), options=options,
-                              target_opset=ONNX_OPSET)
+        try:
+            onx = convert_sklearn(estimator, initial_types=_initial_types(described), options=options,
+                                  target_opset=ONNX_OPSET)
+        except Exception:
+            if matrix or not all(described["types"][f]["type"] == NUMBER for f in described["features"]):
+                raise
+            matrix = True
+            onx = convert_sklearn(estimator, initial_types=_initial_types({**described, "frame": False}),
+                                  options=options, target_opset=ONNX_OPSET)
     except Exception as exc:  # skl2onnx raises many kinds for what it cannot convert
         return None, f"no ONNX twin: skl2onnx cannot convert it ({type(exc).__name__}: {str(exc)[:200]}); " \
                      "serving with scikit-learn"
@@ -199,7 +209,7 @@ def convert_twin(estimator: Any, described: dict[str, Any], folder: Path) -> tup
     parity: dict[str, Any] = {"tolerance": PARITY_TOLERANCE, "onnxruntime": onnxruntime.__version__}
     for label, rows in (("sample", sample), ("random", random_rows(sample, described["types"], PARITY_RANDOM_ROWS))):
         expected = predict(estimator, described, rows)
-        x = model_input(described, rows)
+        x = rows[described["features"]].to_numpy(dtype=np.float64) if matrix else model_input(described, rows)
         raw = session.run(x)
         got = normalise(raw) if classifier else np.asarray(raw, dtype=np.float64).reshape(expected.shape)
         parity[label] = {"rows": len(rows), "max_abs_diff": golden.difference(expected, got)}
@@ -213,6 +223,8 @@ def convert_twin(estimator: Any, described: dict[str, Any], folder: Path) -> tup
                       "serving with scikit-learn")
     compiled = {"format": "onnx", "file": TWIN_FILE, "sha256": sha256_file(path), "parity": parity,
                 "scores": "probabilities"}
+    if matrix and described["frame"]:
+        compiled["input"] = "matrix"  # the twin takes the rows as a float matrix, not a DataFrame
     return compiled, (f"ONNX twin verified (largest difference {diff:.2g} over {len(sample)} sample and "
                       f"{PARITY_RANDOM_ROWS} random rows): ONNX Runtime serves it, the pickle is not loaded")
 

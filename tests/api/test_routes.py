@@ -44,30 +44,23 @@ def test_request_id_is_echoed_or_generated(client):
     assert r.headers["X-Request-ID"] == "e-1" and r.get_json()["request_id"] == "e-1"
 
 
-def test_access_log_line_and_its_switch(make_app):
-    import io
+def test_access_log_line_and_its_switch(make_app, capfd):
     import json
-    import logging
 
-    from inference.logs import AccessFormatter
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(AccessFormatter())
-    logger = logging.getLogger("inference.access")
-    logger.addHandler(handler)
-    try:
-        app = make_app(MODELS=["linear"], LOG_LEVEL="INFO")
-        app.test_client().post("/models/linear/predict", json={"features": [1, 2, 3]},
-                               headers={"X-Request-ID": "log-1"})
-        quiet = make_app(MODELS=["linear"], LOG_LEVEL="INFO", ACCESS_LOG=False)
-        quiet.test_client().post("/models/linear/predict", json={"features": [1, 2, 3]},
-                                 headers={"X-Request-ID": "log-2"})
-    finally:
-        logger.removeHandler(handler)
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    app = make_app(MODELS=["linear"], LOG_LEVEL="INFO")
+    app.test_client().post("/models/linear/predict", json={"features": [1, 2, 3]}, headers={"X-Request-ID": "log-1"})
+    quiet = make_app(MODELS=["linear"], LOG_LEVEL="INFO", ACCESS_LOG=False)
+    quiet.test_client().post("/models/linear/predict", json={"features": [1, 2, 3]}, headers={"X-Request-ID": "log-2"})
+    warning = make_app(MODELS=["linear"], LOG_LEVEL="WARNING")
+    warning.test_client().post("/models/linear/predict", json={"features": [1, 2, 3]},
+                               headers={"X-Request-ID": "log-3"})
+    assert quiet.extensions["access_log"] is None and warning.extensions["access_log"] is None
+    app.extensions["access_log"].flush()
+    err = capfd.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines() if '"inference.access"' in line]
     line = next(entry for entry in lines if entry["request_id"] == "log-1")
     assert line["model"] == "linear" and line["version"] == 1 and line["status"] == 200 and line["rows"] == 1
     assert line["route"] == "/models/<name>/predict" and line["latency_ms"] >= 0 and line["time"]
-    assert "features" not in stream.getvalue()  # never the body
-    assert not any(entry["request_id"] == "log-2" for entry in lines)
+    assert line["logger"] == "inference.access" and line["level"] == "INFO"
+    assert "features" not in err  # never the body
+    assert not any(entry["request_id"] in ("log-2", "log-3") for entry in lines)

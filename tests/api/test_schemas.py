@@ -72,3 +72,30 @@ def test_large_batch_validates_vectorised():
     with pytest.raises(ValidationError) as exc:
         load({"inputs": rows}, max_rows=10_000)
     assert exc.value.messages == {"inputs": {9876: {3: ["Not a number."]}}}
+
+
+ONE_ROW_BODIES = [
+    {"features": [5.1, 3.5, 1, 0.2]}, {"features": [0]}, {"features": [-1e308, 1e308]}, {"features": [2, 2.5, 3]},
+    {"features": []}, {"features": [True, 1.0]}, {"features": [1, "2"]}, {"features": [1, None]},
+    {"features": [10 ** 400]}, {"features": [[1, 2]]}, {"features": [1.0], "extra": 1},
+    {"features": [1.0], "inputs": [[1.0]]}, {"features": {"a": 1}}, {"features": "1,2"}, {"Features": [1.0]},
+]
+
+
+@pytest.mark.parametrize("body", ONE_ROW_BODIES)
+@pytest.mark.parametrize("integers", [(), ((1, "b"),)])
+def test_the_one_row_shortcut_answers_exactly_as_the_full_schema(body, integers):
+    """``load`` checks ``{"features": [numbers]}`` itself: the same result, or the same error, as
+    marshmallow's full walk over the schema."""
+    from marshmallow import Schema
+
+    schema = TabularRequestSchema(integers=integers)
+
+    def outcome(loader):
+        try:
+            request = loader(body)
+        except ValidationError as exc:
+            return "error", exc.messages
+        return "ok", request.single, request.rows.tolist() if isinstance(request.rows, np.ndarray) else request.rows
+
+    assert outcome(schema.load) == outcome(lambda b: Schema.load(schema, b))

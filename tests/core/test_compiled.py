@@ -61,3 +61,57 @@ def test_api_reports_the_runtime_and_answers_the_same(client, make_app):
     assert [p["prediction"] for p in a] == [p["prediction"] for p in b]
     for pa, pb in zip(a, b, strict=False):
         assert pa["probabilities"] == pytest.approx(pb["probabilities"], abs=1e-5)
+
+
+NETWORKS = ["iris-mlp", "diabetes-risk", "linear", "digits-cnn"]
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_networks_are_served_by_their_onnx_twin_and_agree_with_eager_pytorch(model_dir, name):
+    from inference.train import held_out
+
+    manifest = read_manifest(model_dir / name / "1")
+    parity = manifest.compiled["parity"]
+    assert parity["passed"] and parity["random"]["rows"] >= 1000
+    assert max(parity["sample"]["max_abs_diff"], parity["random"]["max_abs_diff"]) <= parity["tolerance"]
+    twin = runtime_for(manifest).load()
+    eager = runtime_for(manifest, use_compiled=False).load()
+    assert (twin.engine, eager.engine) == ("onnxruntime", "pytorch")
+    assert (twin.file, eager.file) == ("model.onnx", "model.pt")
+    x = np.asarray(held_out(name), dtype=np.float64)
+    np.testing.assert_allclose(twin.predict(x), eager.predict(x), atol=1e-5, rtol=1e-5)
+    # the golden outputs were recorded by the runtime that serves: the twin
+    golden = manifest.golden
+    np.testing.assert_allclose(twin.predict(np.asarray(golden["inputs"])), golden["outputs"], atol=1e-12)
+
+
+def test_engines_are_read_from_the_manifests_without_loading(model_copy):
+    from inference.core.registry import engines
+
+    assert engines(model_copy) == {"onnxruntime"}
+    assert engines(model_copy, use_compiled=False) == {"pytorch", "scikit-learn"}
+    assert engines(model_copy, ["linear"], use_compiled=False) == {"pytorch"}
+    path = model_copy / "linear" / "1" / "model.json"
+    manifest = json.loads(path.read_text())
+    del manifest["compiled"]
+    path.write_text(json.dumps(manifest))
+    assert engines(model_copy) == {"onnxruntime", "pytorch"}
+    path.write_text("{")  # unreadable: the registry reports it at load; it needs no library
+    assert engines(model_copy, ["linear"]) == set()
+
+
+def test_a_twin_that_fails_parity_is_not_written(tmp_path):
+    import torch
+
+    from inference.importing.torch import convert_twin
+
+    class Unexportable(torch.nn.Module):  # a Python-side counter: the export freezes its first value
+        calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return x * float(self.calls)
+
+    compiled, note = convert_twin(Unexportable(), np.ones((4, 2)), tmp_path, classifier=False)
+    assert compiled is None and "differs from eager PyTorch" in note
+    assert not (tmp_path / "model.onnx").exists()

@@ -17,14 +17,14 @@ def _load(model_dir, name, use_compiled=True, **options):
 
 
 def test_linear_regression_values(model_dir):
-    p = _load(model_dir, "linear")
+    p = _load(model_dir, "linear", use_compiled=False)  # eager PyTorch (the reference), not the ONNX twin
     assert isinstance(p.runtime, PyTorchRuntime)
     out = p.predict(np.array([[1.0, 2.0, 3.0], [0.5, 0.2, 0.1]]))
     np.testing.assert_allclose(out, [[0.6], [0.08]], atol=1e-6)
 
 
 def test_torch_model_is_in_eval_mode(model_dir):
-    p = _load(model_dir, "iris-mlp")
+    p = _load(model_dir, "iris-mlp", use_compiled=False)
     assert not p.runtime.model.training
 
 
@@ -46,7 +46,7 @@ def test_sklearn_uses_predict_proba(model_dir):
 
 
 def test_one_forward_pass_per_batch(model_dir, monkeypatch):
-    p = _load(model_dir, "iris-mlp")
+    p = _load(model_dir, "iris-mlp", use_compiled=False)
     calls = []
     original = p.runtime.model.forward
     monkeypatch.setattr(p.runtime.model, "forward", lambda x: calls.append(x.shape) or original(x))
@@ -79,7 +79,7 @@ def test_threads_get_their_own_answers(model_dir):
 
 
 def test_standardisation_is_applied_before_the_network(model_dir):
-    p = _load(model_dir, "diabetes-risk")
+    p = _load(model_dir, "diabetes-risk", use_compiled=False)
     raw = np.array([[50.0, 30.0, 90.0, 100.0]])
     mean = np.array(p.manifest.preprocessing["standardize"]["mean"])
     scale = np.array(p.manifest.preprocessing["standardize"]["scale"])

@@ -65,11 +65,28 @@ def test_plain_gunicorn_command_serves(model_dir):
 
 def test_workers_run_multithreaded_torch_after_fork(model_dir):
     """torch is imported in the master (shared pages) but runs only in workers: with two intra-op
-    threads per worker, big batches still answer (no fork hang, gunicorn issue 2478)."""
+    threads per worker, big batches still answer (no fork hang, gunicorn issue 2478). The
+    networks' ONNX twins are switched off, so that torch serves them."""
     import numpy as np
 
     rows = np.random.default_rng(0).uniform(0, 100, size=(5000, 4)).round(3).tolist()
-    with GunicornServer(model_dir, workers=2, env={"TORCH_THREADS": "2"}) as srv:
+    with GunicornServer(model_dir, workers=2, env={"TORCH_THREADS": "2", "USE_COMPILED": "0"}) as srv:
+        assert all(_maps(pid, "libtorch") for pid in [srv.proc.pid, *srv.worker_pids()])
         for name in ("iris-mlp", "diabetes-risk"):
             r = requests.post(f"{srv.url}/models/{name}/predict", json={"inputs": rows}, timeout=30)
             assert r.status_code == 200 and len(r.json()["predictions"]) == 5000
+
+
+def _maps(pid, library):
+    """Whether process ``pid`` has ``library`` mapped (imported)."""
+    with open(f"/proc/{pid}/maps") as fh:
+        return any(library in line for line in fh)
+
+
+def test_no_process_imports_torch_when_no_model_runs_on_it(model_dir):
+    """Every bundled network is served by its ONNX twin: neither the master nor a worker maps torch."""
+    with GunicornServer(model_dir, workers=2) as srv:
+        r = requests.post(srv.url + "/models/iris-mlp/predict", json=IRIS, timeout=5)
+        assert r.status_code == 200 and r.headers["X-Model-Runtime"] == "onnxruntime"
+        pids = [srv.proc.pid, *srv.worker_pids()]
+        assert len(pids) == 3 and not any(_maps(pid, "libtorch") for pid in pids)

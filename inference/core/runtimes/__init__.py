@@ -6,6 +6,7 @@ and the V2 platform names come from this registry.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,16 @@ def runtime_for(manifest: Manifest, use_compiled: bool = True) -> Runtime:
     except KeyError:
         raise LookupError(f"framework {manifest.framework!r} is not supported by this server") from None
     return cls(manifest)
+
+
+def engine_for(manifest: Manifest, use_compiled: bool = True) -> str:
+    """The engine ``runtime_for`` would pick for ``manifest``, decided from the manifest alone
+    (nothing is imported or loaded): which libraries a server needs before it loads a model."""
+    compiled = manifest.compiled
+    if use_compiled and compiled and compiled["parity"].get("passed") and importlib.util.find_spec("onnxruntime"):
+        return RUNTIMES["onnx"].engine
+    cls = RUNTIMES.get(manifest.framework)
+    return cls.engine if cls is not None else manifest.framework
 
 
 def compiled_twin(manifest: Manifest) -> Runtime | None:

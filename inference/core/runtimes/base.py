@@ -39,6 +39,9 @@ class Runtime:
         self.scores: str = ((artifact or {}).get("scores") or manifest.outputs.get("scores")
                             or self.default_scores)
         self.model: Any = None
+        # A DataFrame for an estimator fitted on one, unless this artifact takes a float matrix
+        # (the ONNX twin of a forest fitted on numeric columns).
+        self.frame: bool = manifest.frame and (artifact or {}).get("input") != "matrix"
         standardize = (manifest.preprocessing or {}).get("standardize")
         self._mean = np.asarray(standardize["mean"]) if standardize else None
         self._scale = np.asarray(standardize["scale"]) if standardize else None
@@ -68,7 +71,7 @@ class Runtime:
     def preprocess(self, x: Any) -> Any:
         """The model's input from a float64 matrix of raw feature values: the manifest's
         standardisation, or, for a model that takes a DataFrame, one with its columns."""
-        if self.manifest.frame:
+        if self.frame:
             if isinstance(x, np.ndarray):
                 import pandas as pd
 
