@@ -3,7 +3,8 @@
 Going through ``logging`` cost about 30 µs of CPU per line (a LogRecord with a dozen attributes,
 the caller's frame looked up, a handler lock, a formatter, a write and a flush per line): 15% of
 a one-row prediction. Here a line is one ``orjson.dumps`` appended to a buffer; the buffer goes
-out in one ``write`` when it holds ``max_bytes``, when a line finds it older than ``interval``
+out (in writes of whole lines, each at most PIPE_BUF bytes, so that on a pipe no other worker's
+write lands inside a line) when it holds ``max_bytes``, when a line finds it older than ``interval``
 seconds, from a background thread that checks every ``interval`` seconds (so that an idle server's
 last lines wait at most that long), and when the process exits normally (``atexit``: a Gunicorn
 worker's graceful stop, a reload, a recycle). A worker that is killed (SIGKILL, a crash) loses at
@@ -15,6 +16,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import select
 import threading
 import time
 import weakref
@@ -26,6 +28,9 @@ import orjson
 LOGGER = "inference.access"
 DEFAULT_INTERVAL = 1.0
 DEFAULT_MAX_BYTES = 64 * 1024
+# Writes of at most this many bytes to a pipe (a container's stdout, journald) are never split by
+# another process's write: every worker shares stderr, so each write holds whole lines, up to this.
+ATOMIC_WRITE = select.PIPE_BUF
 
 
 class AccessLog:
@@ -76,22 +81,35 @@ class AccessLog:
         self.flush()
         _WRITERS.discard(self)
 
-    def _take(self) -> bytes:
-        data = b"".join(self._chunks)
+    def _take(self) -> list[bytes]:
+        """The buffered lines as blocks of whole lines, each at most ATOMIC_WRITE bytes (a longer
+        line is a block of its own)."""
+        blocks: list[bytes] = []
+        block: list[bytes] = []
+        size = 0
+        for line in self._chunks:
+            if block and size + len(line) > ATOMIC_WRITE:
+                blocks.append(b"".join(block))
+                block, size = [], 0
+            block.append(line)
+            size += len(line)
+        if block:
+            blocks.append(b"".join(block))
         self._chunks.clear()
         self._size = 0
-        return data
+        return blocks
 
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                written = os.write(self.fd, view)
-            except InterruptedError:
-                continue
-            except OSError:
-                return  # stderr closed or full disk: a log line must never fail a request
-            view = view[written:]
+    def _write(self, data: bytes | list[bytes]) -> None:
+        for block in [data] if isinstance(data, bytes) else data:
+            view = memoryview(block)
+            while view:
+                try:
+                    written = os.write(self.fd, view)
+                except InterruptedError:
+                    continue
+                except OSError:
+                    return  # stderr closed or full disk: a log line must never fail a request
+                view = view[written:]
 
     def _start_flusher(self) -> None:
         # Started by the first line in each process (a thread does not survive a fork), so each

@@ -95,3 +95,24 @@ def test_a_forked_child_starts_with_an_empty_buffer(tmp_path):
     finally:
         log.close()
         os.close(fd)
+
+
+def test_each_write_holds_whole_lines_within_the_pipe_atomic_size(tmp_path, monkeypatch):
+    """Workers share stderr; on a pipe only writes up to PIPE_BUF are never split by another's."""
+    import select
+
+    import inference.accesslog as accesslog
+
+    writes = []
+    real_write = os.write
+    monkeypatch.setattr(accesslog.os, "write", lambda fd, data: writes.append(bytes(data)) or real_write(fd, data))
+    log, path, fd = _writer(tmp_path, interval=3600, max_bytes=64 * 1024)
+    try:
+        for n in range(400):
+            log.write({**FIELDS, "request_id": f"r-{n}"})
+        log.flush()
+        assert len(_lines(path)) == 400
+        assert len(writes) > 1 and all(len(w) <= select.PIPE_BUF and w.endswith(b"\n") for w in writes)
+    finally:
+        log.close()
+        os.close(fd)

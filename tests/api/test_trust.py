@@ -114,7 +114,7 @@ def test_metadata_names_the_file_that_runs_and_its_source(client, model_dir):
     assert (served["source_file"], served["source_sha256"]) == ("model.joblib", sha256_file(folder / "model.joblib"))
     assert served["batch_invariant"] is True
     mlp = client.get("/models/iris-mlp").get_json()
-    assert mlp["served"]["file"] == mlp["served"]["source_file"] == "model.pt"
+    assert (mlp["served"]["file"], mlp["served"]["source_file"]) == ("model.onnx", "model.pt")  # its ONNX twin
     assert mlp["reference"]["features"]["sepal_length"] == [4.3, 7.7]
 
 

@@ -68,7 +68,7 @@ def test_onnx_export_is_batch_invariant_too(model_copy):
 
 def test_without_the_row_rule_pytorch_answers_depend_on_the_batch(model_dir):
     """The failure this guards against: a float32 MLP computes a lone row with other kernels."""
-    runtime = runtime_for(read_manifest(model_dir / "iris-mlp" / "1")).load()
+    runtime = runtime_for(read_manifest(model_dir / "iris-mlp" / "1"), use_compiled=False).load()  # eager PyTorch
     rows = runtime.preprocess(_rows(ServedModel(runtime), 64, seed=1))
     alone = np.vstack([runtime.forward(rows[i:i + 1]) for i in range(len(rows))])
     merged = runtime.forward(rows)
