@@ -21,7 +21,7 @@ $(STAMP): setup.cfg constraints.txt pyproject.toml
 artifacts: $(STAMP)  ## build the bundled models into $(MODEL_DIR) (skips what is built)
 	$(BIN)/python -m inference.train --model-dir $(MODEL_DIR)
 
-serve: artifacts  ## run Gunicorn (4 workers, 127.0.0.1:8000) on the bundled models
+serve: artifacts  ## run Gunicorn (a worker per core, at least 2; 127.0.0.1:8000) on the bundled models
 	MODEL_DIR=$(MODEL_DIR) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: artifacts  ## run the whole test suite (unit, API, end-to-end with real Gunicorn)

@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 
-def save_model(model, name, sample, model_dir="artifacts", labels=None, task=None, features=None):
+def save_model(model, name, sample, model_dir=None, labels=None, task=None, features=None):
     """Write a fitted scikit-learn estimator or a ``torch.nn.Module`` as the next version of ``name``
     (see ``inference.save.save_model``); importing ``inference`` alone stays light."""
     from inference.save import save_model as save

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from inference import export, train
+from inference import config, export, train
 from inference.core.errors import ManifestError
 from inference.core.publish import PublishError
 
@@ -21,7 +21,7 @@ EXPECTED = (ValueError, OSError, LookupError, ManifestError, PublishError, expor
 
 
 def _model_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "artifacts"),
+    parser.add_argument("--model-dir", default=config.model_dir(),
                         help="model repository (default: $MODEL_DIR or ./artifacts)")
 
 

@@ -110,6 +110,14 @@ class ConfigError(ValueError):
     """An environment variable has a value that cannot be used."""
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def model_dir(environ: Mapping[str, str] | None = None) -> str:
+    """The model repository the tools use by default: MODEL_DIR, else the setting's default."""
+    return load(environ=environ)["MODEL_DIR"]
+
+
 def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> float | None:
     """The CPU quota of this process's cgroup in cores (cgroup v2 ``cpu.max``, or v1's CFS quota), or None."""
     try:
@@ -169,6 +177,9 @@ def from_env(environ: Mapping[str, str] | None = None, scope: str = APP) -> dict
 
 def check(config: Mapping[str, Any]) -> None:
     """Raise ConfigError for values that parse but make no sense."""
+    level = config.get("LOG_LEVEL")
+    if level is not None and level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
     for name in POSITIVE:
         value = config.get(name)
         if value is not None and int(value) < 1:

@@ -10,19 +10,21 @@ holds the same network as the state_dict.
 
 import argparse
 import logging
-import os
 import sys
 from datetime import UTC, datetime
 
 import numpy as np
 
-from inference.core.manifest import MAX_GOLDEN_ROWS, read_manifest, sha256_file, version_dirs, write_manifest
+from inference import config
+from inference.core.errors import ManifestError
+from inference.core.manifest import MAX_GOLDEN_ROWS, find_version, read_manifest, sha256_file, write_manifest
 from inference.core.publish import publish
-from inference.core.registry import LATEST, parse_version
+from inference.core.registry import LATEST
 from inference.core.runtimes import runtime_for
+from inference.importing.candidate import PARITY_TOLERANCE
 
 log = logging.getLogger("inference.export")
-TOLERANCE = 1e-5
+TOLERANCE = PARITY_TOLERANCE
 FILES = {"torchscript": "model.ts", "onnx": "model.onnx"}
 
 
@@ -35,7 +37,7 @@ def _write_torchscript(module, example, path):
 
     import torch
 
-    with warnings.catch_warnings():  # PyTorch 2.13 marks TorchScript deprecated (see the README)
+    with warnings.catch_warnings():  # PyTorch 2.13 marks TorchScript deprecated (docs/models.md, "Formats")
         warnings.simplefilter("ignore", DeprecationWarning)
         traced = torch.jit.trace(module, example)
         torch.jit.save(torch.jit.freeze(traced.eval()), str(path))  # weights folded in as constants
@@ -56,14 +58,11 @@ def export(model_dir, name, fmt, source_version=LATEST, rows=None):
 
     from inference.train import held_out
 
-    versions = version_dirs(model_dir, name)
-    if not versions:
-        raise ExportError(f"no model {name!r} in {model_dir}")
-    wanted = parse_version(source_version)
-    version = max(versions) if wanted == LATEST else wanted
-    if version not in versions:
-        raise ExportError(f"{name} has no version {source_version}")
-    manifest = read_manifest(versions[version])
+    try:
+        manifest = find_version(model_dir, name, source_version)
+    except ManifestError as exc:
+        raise ExportError(str(exc)) from None
+    version = manifest.version
     if manifest.framework != "pytorch":
         raise ExportError(f"{name}/{version} is {manifest.framework}; only pytorch versions are exported")
     source = runtime_for(manifest, use_compiled=False).load()  # the eager network, not its ONNX twin
@@ -109,7 +108,7 @@ def add_arguments(parser):
     parser.add_argument("model")
     parser.add_argument("--format", required=True, choices=sorted(WRITERS))
     parser.add_argument("--version", default=LATEST, help="source version (default: the latest)")
-    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "artifacts"),
+    parser.add_argument("--model-dir", default=config.model_dir(),
                         help="model repository (default: $MODEL_DIR or ./artifacts)")
 
 

@@ -64,6 +64,7 @@ class MetricsObserver:
     def __init__(self):
         self._children = {}
         self._bins = {}  # model -> drift counter children, one per (feature, bin) slot of its monitor
+        self._warnings = {}  # (model, feature, kind) -> counter child; bounded by the loaded versions
 
     def _for(self, model):
         children = self._children.get(model)
@@ -109,9 +110,13 @@ class MetricsObserver:
             children[slot].inc(n)
 
     def warned(self, model, tally):
-        """Rows warned, per (feature, kind)."""
+        """Rows warned, per (feature, kind); each label child resolved once."""
         for (feature, kind), rows in tally.items():
-            INPUT_WARNINGS.labels(model.name, model.version_label, feature, kind).inc(rows)
+            key = (model, feature, kind)
+            child = self._warnings.get(key)
+            if child is None:
+                child = self._warnings[key] = INPUT_WARNINGS.labels(model.name, model.version_label, feature, kind)
+            child.inc(rows)
 
 
 OBSERVER = MetricsObserver()

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from inference import config
 from inference.core.manifest import Manifest, read_manifest
 
 
@@ -28,16 +29,18 @@ def _frame(sample: Any, features: list[str] | None) -> Any:
     return pd.DataFrame(array, columns=names)
 
 
-def save_model(model: Any, name: str, sample: Any, model_dir: str | os.PathLike[str] = "artifacts",
+def save_model(model: Any, name: str, sample: Any, model_dir: str | os.PathLike[str] | None = None,
                labels: list[str] | None = None, task: str | None = None,
                features: list[str] | None = None) -> Manifest:
-    """Write ``model`` as the next version of ``name`` in ``model_dir`` and return its manifest.
+    """Write ``model`` as the next version of ``name`` in ``model_dir`` (default: MODEL_DIR, else
+    ``artifacts``) and return its manifest.
 
     ``sample``: a DataFrame (feature names from its columns) or a 2-D array (names from
     ``features``), a few rows of real inputs: they fix the signature, check the saved form against
     the model, and become the version's golden outputs. A PyTorch module is exported to ONNX with
     a parity check against eager PyTorch (a classifier's outputs are logits: give ``labels``)."""
     frame = _frame(sample, features)
+    model_dir = model_dir if model_dir is not None else config.model_dir()
     if _is_torch_module(model):
         from inference.importing import torch as torch_import
 

@@ -24,10 +24,7 @@ log = logging.getLogger(__name__)
 def problem(version_dir):
     """Why this version cannot be served (None when its manifest and every file it names check out)."""
     try:
-        manifest = read_manifest(version_dir)
-        manifest.verify()
-        if manifest.compiled:
-            manifest.verify(manifest.compiled["file"], manifest.compiled["sha256"])
+        read_manifest(version_dir).verify_all()
     except (ManifestError, OSError) as exc:
         return str(exc)
     return None

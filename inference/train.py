@@ -11,12 +11,12 @@ majority-class baseline beside them).
 import argparse
 import contextlib
 import logging
-import os
 import sys
 from datetime import UTC, datetime
 
 import numpy as np
 
+from inference import config
 from inference.core.manifest import MAX_GOLDEN_ROWS, version_dirs
 from inference.core.publish import publish
 
@@ -399,7 +399,7 @@ def add_arguments(parser):
     """The options of ``inference train`` (also ``python -m inference.train``)."""
     parser.add_argument("models", nargs="*", metavar="MODEL",
                         help=f"models to build (default: all of {', '.join(BUILDERS)})")
-    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "artifacts"),
+    parser.add_argument("--model-dir", default=config.model_dir(),
                         help="model repository (default: $MODEL_DIR or ./artifacts)")
     parser.add_argument("--force", action="store_true", help="rebuild version 1 even if it exists")
     parser.add_argument("--new-version", action="store_true", help="build the next version number")

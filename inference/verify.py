@@ -9,22 +9,14 @@ from typing import Any
 import numpy as np
 
 from inference.core import golden
-from inference.core.manifest import Manifest, ManifestError, model_names, read_manifest, sha256_file, version_dirs
-from inference.core.registry import LATEST, parse_version
-from inference.core.runtimes import runtime_for
+from inference.core.manifest import Manifest, ManifestError, find_version, model_names, sha256_file, version_dirs
+from inference.core.runtimes import engine_for, runtime_for, twin_usable
 
 
 def resolve(model_dir: Path | str, spec: str) -> Manifest:
     """The manifest ``NAME`` (latest) or ``NAME/VERSION`` names."""
     name, _, version = spec.partition("/")
-    versions = version_dirs(model_dir, name)
-    if not versions:
-        raise ManifestError(f"no model {name!r} in {model_dir}")
-    wanted = parse_version(version or LATEST)
-    number = max(versions) if wanted == LATEST else wanted
-    if not isinstance(number, int) or number not in versions:
-        raise ManifestError(f"{name} has no version {version!r}; it has {sorted(versions)}")
-    return read_manifest(versions[number])
+    return find_version(model_dir, name, version or None)
 
 
 def every_version(model_dir: Path | str) -> list[str]:
@@ -33,22 +25,17 @@ def every_version(model_dir: Path | str) -> list[str]:
 
 
 def serving_runtime(m: Manifest) -> str:
-    """Which runtime would answer, decided from the manifest alone."""
-    compiled = m.compiled
-    if compiled and compiled.get("parity", {}).get("passed"):
-        return f"onnxruntime (verified ONNX twin {compiled['file']}; {m.framework} {m.file} is the fallback)"
-    from inference.core.runtimes import RUNTIMES
-
-    return RUNTIMES[m.framework].engine
+    """Which runtime would answer (with USE_COMPILED on), decided from the manifest alone."""
+    engine = engine_for(m)
+    if m.compiled and twin_usable(m) is None:
+        return f"{engine} (verified ONNX twin {m.compiled['file']}; {m.framework} {m.file} is the fallback)"
+    return engine
 
 
 def describe(m: Manifest) -> dict[str, Any]:
     """Everything ``inspect`` shows, with each file's hash checked (nothing is deserialised)."""
-    files = {m.file: m.sha256}
-    if m.compiled:
-        files[m.compiled["file"]] = m.compiled["sha256"]
     hashes = {}
-    for file, expected in files.items():
+    for file, expected in m.files().items():
         path = m.directory / file
         actual = sha256_file(path) if path.is_file() else None
         hashes[file] = {"sha256": expected, "check": "ok" if actual == expected else

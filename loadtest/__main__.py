@@ -114,14 +114,13 @@ def maybe_serve(url, wanted):
         return
     if parts.hostname not in ("127.0.0.1", "localhost"):
         raise SystemExit(f"--serve only starts a server on loopback, not {parts.hostname}")
-    import os
-
+    from inference import config
     from inference.testing import GunicornServer
 
-    workers = int(os.environ.get("WEB_CONCURRENCY", 4))
-    server = GunicornServer(os.environ.get("MODEL_DIR", "artifacts"), workers=workers,
-                            threads=int(os.environ.get("GUNICORN_THREADS", 2)), port=parts.port or 80)
-    print(f"starting the server on {origin} ({workers} workers) ...", file=sys.stderr)
+    # the server's own defaults (WEB_CONCURRENCY, GUNICORN_THREADS, MODEL_DIR), read the one way
+    workers, threads = config.server_sizes(config.load(scope=config.SERVER))
+    server = GunicornServer(config.model_dir(), workers=None, threads=None, port=parts.port or 80)
+    print(f"starting the server on {origin} ({workers} workers x {threads} threads) ...", file=sys.stderr)
     with server:
         yield server
 

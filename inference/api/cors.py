@@ -11,11 +11,12 @@ import re
 from flask import Response, request
 from flask_cors import CORS
 
+from inference.api.plane import MODEL_HEADERS
 from inference.config import ConfigError
 
 # What a browser may send, and read back, on a cross-origin call.
 ALLOW_HEADERS = ["Content-Type", "Authorization", "X-API-Key", "X-Request-ID", "Inference-Header-Content-Length"]
-EXPOSE_HEADERS = ["X-Request-ID", "X-Model-Name", "X-Model-Version", "X-Model-SHA256", "Retry-After"]
+EXPOSE_HEADERS = ["X-Request-ID", *MODEL_HEADERS, "Retry-After"]
 METHODS = ["GET", "POST", "OPTIONS"]
 MAX_AGE = 600  # seconds a browser may cache a preflight's answer
 # An Origin header is scheme://host[:port], never a path: "https://app.example.org/" would never match.

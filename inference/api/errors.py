@@ -4,7 +4,7 @@ Never a stack trace."""
 import logging
 
 import orjson
-from flask import current_app, g
+from flask import current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -81,9 +81,16 @@ def error_body(code, message, request_id, details=None):
     return body
 
 
+V2_BLUEPRINT = "v2"  # the Open Inference Protocol's routes answer errors as {"error": "..."}
+
+
 def error_response(status, code, message, details=None, headers=None):
-    """Build the JSON error response every failure uses."""
-    body = error_body(code, message, g.get("request_id"), details)
+    """Build the JSON error response every failure uses: the native shape, or the Open Inference
+    Protocol's ``{"error": "..."}`` on its routes; the exception's headers either way."""
+    if request.blueprint == V2_BLUEPRINT:
+        body = {"error": message}
+    else:
+        body = error_body(code, message, g.get("request_id"), details)
     response = current_app.json.response(body)
     response.status_code = status
     response.headers.update(headers or {})

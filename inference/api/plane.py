@@ -65,11 +65,14 @@ def audit_answer(response):
     return response
 
 
+MODEL_HEADERS = ("X-Model-Name", "X-Model-Version", "X-Model-SHA256", "X-Model-Runtime")
+
+
 @cache  # once per loaded model version (a registry never unloads one), not per request
 def answer_headers(model: ServedModel) -> dict[str, str]:
     """Which model produced the answer, for the caller's audit trail."""
-    return {"X-Model-Name": model.name, "X-Model-Version": model.version_label,
-            "X-Model-SHA256": model.manifest.sha256, "X-Model-Runtime": model.runtime.engine}
+    values = (model.name, model.version_label, model.manifest.sha256, model.runtime.engine)
+    return dict(zip(MODEL_HEADERS, values, strict=True))
 
 
 def init_app(app):

@@ -1,4 +1,4 @@
-"""Pictures to model input, the way the training images were made (the README's "Images" section).
+"""Pictures to model input, the way the training images were made (docs/api.md, "Images").
 
 sklearn's digits are 8x8 counts of ink, 0 (background) to 16 (full ink), made by averaging
 blocks of a larger bitmap. So a picture is: decoded by Pillow (PNG or JPEG), turned upright

@@ -1,5 +1,5 @@
-"""The model manifest (``model.json``): reading, checking, hashing. The README's "Model
-repository" section describes the layout and every key."""
+"""The model manifest (``model.json``): reading, checking, hashing. docs/models.md ("The
+manifest") describes the layout and every key."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -267,13 +268,13 @@ class Manifest:
         """``{"type": ..., "categories": ...}`` of one feature (numbers unless the manifest says otherwise)."""
         return (self.inputs.get("types") or {}).get(name) or {"type": "number"}
 
-    @property
+    @cached_property
     def typed(self) -> bool:
         """True when a feature is a string or a boolean: such rows are validated by name and type
         and reach the model as a DataFrame instead of a float matrix."""
         return any(t["type"] in ("string", "boolean") for t in (self.inputs.get("types") or {}).values())
 
-    @property
+    @cached_property
     def frame(self) -> bool:
         """True when the model takes a DataFrame (typed features, or an estimator fitted on one)."""
         return bool(self.inputs.get("frame")) or self.typed
@@ -292,6 +293,18 @@ class Manifest:
     def weights_path(self) -> Path:
         """Absolute path of the weights file."""
         return self.directory / self.file
+
+    def files(self) -> dict[str, str]:
+        """Every file of the version and its recorded SHA-256: the weights, and a compiled twin."""
+        files = {self.file: self.sha256}
+        if self.compiled:
+            files[self.compiled["file"]] = self.compiled["sha256"]
+        return files
+
+    def verify_all(self) -> None:
+        """``verify`` every file of the version (a twin serves; the weights are its fallback)."""
+        for file, sha256 in self.files().items():
+            self.verify(file, sha256)
 
     def verify(self, file: str | None = None, sha256: str | None = None) -> None:
         """Raise IntegrityError unless the weights file (or ``file``) hashes to the recorded SHA-256.
@@ -364,6 +377,22 @@ def version_dirs(model_dir: Path | str | os.PathLike[str], name: str) -> dict[in
         if version is not None and p.is_dir():
             found[version] = p
     return found
+
+
+def find_version(model_dir: Path | str | os.PathLike[str], name: str, version: str | int | None = None) -> Manifest:
+    """The manifest of ``name`` at ``version`` (ASCII digits or an int; None or "latest": the highest)."""
+    versions = version_dirs(model_dir, name)
+    if not versions:
+        raise ManifestError(f"no model {name!r} in {model_dir}")
+    if version in (None, "", "latest"):
+        number: int | None = max(versions)
+    elif isinstance(version, int):
+        number = version
+    else:
+        number = parse_version_name(str(version))
+    if number is None or number not in versions:
+        raise ManifestError(f"{name} has no version {version!r}; it has {sorted(versions)}")
+    return read_manifest(versions[number])
 
 
 def model_names(model_dir: Path | str) -> list[str]:

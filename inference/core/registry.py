@@ -55,7 +55,9 @@ class ModelRegistry:
     def __init__(self, model_dir: Path | str, names: list[str] | None = None, load_wait: float = 30.0,
                  coalesce: bool = True, use_compiled: bool = True, observer: Observer | None = None):
         self.model_dir = Path(model_dir)
-        self.requested = list(names) if names else None
+        # The model names to serve, listed once: a model added to MODEL_DIR later is served after a
+        # reload, and until then neither makes this process not-ready nor costs a listing per probe.
+        self.configured: list[str] = list(names) if names else manifests.model_names(self.model_dir)
         self.models: dict[str, dict[int, ServedModel]] = {}  # each inner dict is complete when published
         self.failures: dict[str, str] = {}  # "name" or "name/version" -> reason
         self.skipped: dict[str, str] = {}  # "name/version" -> why its runtime is missing (not a failure)
@@ -67,18 +69,12 @@ class ModelRegistry:
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
-    @property
-    def configured(self) -> list[str]:
-        """The model names this registry is meant to serve."""
-        return self.requested if self.requested is not None else manifests.model_names(self.model_dir)
-
     def load_all(self) -> ModelRegistry:
         """Load every version of every configured model; record failures instead of raising."""
-        configured = self.configured
-        if not configured:
+        if not self.configured:
             self._fail("MODEL_DIR", "no models found: the model repository is missing or empty (set MODEL_DIR, "
                                     "or build the bundled models with `make artifacts`)")
-        for name in configured:
+        for name in self.configured:
             versions = manifests.version_dirs(self.model_dir, name)
             if not versions:
                 self._fail(name, f"no versions of model {name!r} in the model repository")

@@ -1,6 +1,6 @@
 """Open Inference Protocol (KServe V2): decoding request tensors, JSON or with the binary tensor
 data extension, the model's tensor metadata, and encoding a ``Prediction`` as output tensors.
-No Flask here. The README's "Open Inference Protocol" section lists what is supported."""
+No Flask here. docs/api.md's "Open Inference Protocol" section lists what is supported."""
 
 from __future__ import annotations
 
@@ -215,6 +215,15 @@ def model_io(model: ServedModel) -> tuple[list[dict[str, Any]], list[dict[str, A
     return inputs, outputs
 
 
+CLASSIFIER_OUTPUTS = ["probabilities", "label", "class_id"]
+REGRESSOR_OUTPUTS = ["output"]
+
+
+def output_names(model: ServedModel) -> list[str]:
+    """The names of the outputs the model answers with."""
+    return CLASSIFIER_OUTPUTS if model.is_classifier else REGRESSOR_OUTPUTS
+
+
 def model_metadata(model: ServedModel, versions: list[int]) -> dict[str, Any]:
     """``GET /v2/models/<name>``: name, versions, platform, input and output tensors."""
     inputs, outputs = model_io(model)
@@ -327,8 +336,7 @@ def response(prediction: Prediction, header: dict[str, Any]) -> dict[str, Any]:
     """The inference response: the outputs the request asked for (all by default), its id, and
     the out-of-range warnings (``parameters.warnings``, a list per row, as JSON text)."""
     model = prediction.model
-    _, spec = model_io(model)
-    wanted = requested_outputs(header, [o["name"] for o in spec])
+    wanted = requested_outputs(header, output_names(model))
     if model.is_classifier:
         encoders = {"probabilities": lambda: output_tensor("probabilities", prediction.outputs, "FP64"),
                     "label": lambda: output_tensor("label", prediction.predicted_labels, "BYTES"),

@@ -3,11 +3,11 @@ directory becomes the next version of NAME, checked and hashed, or nothing is wr
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
 from inference.core.manifest import sha256_file
+from inference.core.runtimes.sklearn import load_estimator as read_estimator
 from inference.importing import mlflow, onnx, signature
 from inference.importing import sklearn as sk
 from inference.importing.candidate import Candidate, copy_into
@@ -32,7 +32,9 @@ def serialization_of(path: Path) -> str:
 
 def load_estimator(path: Path, serialization: str, trust: list[str],
                    claimed: list[str] | None = None) -> tuple[Any, list[str]]:
-    """The estimator in ``path`` and the skops types it needed (all confirmed by ``trust``)."""
+    """The estimator in ``path`` (read the way the server's runtime reads it) and the skops types it
+    needed, every one of them confirmed by ``trust``."""
+    needed: list[str] = []
     if serialization == "skops":
         import skops.io
 
@@ -42,14 +44,8 @@ def load_estimator(path: Path, serialization: str, trust: list[str],
             claim = f"; MLflow's MLmodel lists {claimed} (shown, not trusted on its own)" if claimed else ""
             raise TrustError(f"{path.name} builds types beyond skops' defaults: {', '.join(needed)}{claim}. Review "
                              f"them, then confirm with --trust {','.join(needed)}; nothing was written")
-        return skops.io.load(path, trusted=needed), needed
-    try:
-        if serialization == "pickle":
-            with open(path, "rb") as fh:
-                return pickle.load(fh), []  # noqa: S301 - the operator's own file, and they were told
-        import joblib
-
-        return joblib.load(path), []
+    try:  # a pickle runs code here: the operator's own file, and ``add`` says so
+        return read_estimator(path, serialization, needed), needed
     except Exception as exc:
         raise SignatureError(f"cannot read {path.name} as a {serialization} file: "
                              f"{type(exc).__name__}: {exc}") from None

@@ -17,6 +17,11 @@ from inference.importing import signature
 from inference.importing.signature import SignatureError
 
 GOLDEN_SEED = 42
+# A converted form (an ONNX twin or export) serves only when it agrees with the original within
+# this on the sample and on PARITY_RANDOM_ROWS random rows around the sample's range.
+PARITY_TOLERANCE = 1e-5
+PARITY_RANDOM_ROWS = 2000
+TWIN_FILE = "model.onnx"
 
 
 @dataclass

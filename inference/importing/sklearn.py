@@ -14,12 +14,9 @@ import numpy as np
 from inference.core import golden
 from inference.core.manifest import sha256_file
 from inference.importing import signature
-from inference.importing.candidate import Candidate
+from inference.importing.candidate import PARITY_RANDOM_ROWS, PARITY_TOLERANCE, TWIN_FILE, Candidate
 from inference.importing.signature import BOOLEAN, INTEGER, NUMBER, STRING, SignatureError
 
-PARITY_TOLERANCE = 1e-5
-PARITY_RANDOM_ROWS = 2000
-TWIN_FILE = "model.onnx"
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
 
 

@@ -13,13 +13,10 @@ import numpy as np
 from inference.core import golden
 from inference.core.manifest import sha256_file
 from inference.core.runtimes.base import softmax
-from inference.importing.candidate import Candidate
+from inference.importing.candidate import PARITY_RANDOM_ROWS, PARITY_TOLERANCE, TWIN_FILE, Candidate
 from inference.importing.signature import NUMBER, SignatureError
 
-PARITY_TOLERANCE = 1e-5
-PARITY_RANDOM_ROWS = 2000
 ONNX_OPSET = 17
-TWIN_FILE = "model.onnx"
 
 
 def _eager(module: Any, x: np.ndarray) -> np.ndarray:

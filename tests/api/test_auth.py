@@ -35,3 +35,15 @@ def test_right_key_is_accepted(secured, headers):
 
 def test_no_key_configured_means_open(client):
     assert client.get("/models").status_code == 200
+
+
+def test_v2_errors_keep_their_headers(make_app):
+    """One renderer for both protocols: the V2 shape, with the exception's headers (a 401's challenge)."""
+    client = make_app(API_KEY="k", MODELS=["linear"]).test_client()
+    r = client.get("/v2/models/linear")
+    assert r.status_code == 401 and set(r.get_json()) == {"error"}
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    r = client.post("/v2/models/linear/infer", headers={"X-API-Key": "k"}, json={
+        "inputs": [{"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}],
+        "outputs": [{"name": "nope"}]})
+    assert r.status_code == 400 and "nope" in r.get_json()["error"]

@@ -33,7 +33,7 @@ def frameworks() -> list[str]:
 def runtime_for(manifest: Manifest, use_compiled: bool = True) -> Runtime:
     """An unloaded runtime for ``manifest``: its verified compiled twin when it has one and
     ``use_compiled`` allows it, else the runtime of its framework."""
-    twin = compiled_twin(manifest) if use_compiled else None
+    twin = compiled_twin(manifest, use_compiled)
     if twin is not None:
         return twin
     try:
@@ -43,32 +43,40 @@ def runtime_for(manifest: Manifest, use_compiled: bool = True) -> Runtime:
     return cls(manifest)
 
 
+def twin_usable(manifest: Manifest, use_compiled: bool = True) -> str | None:
+    """None when ``manifest``'s compiled twin will serve; else why not (no twin, switched off,
+    failed parity, onnxruntime missing). Decided from the manifest alone: nothing is loaded."""
+    compiled = manifest.compiled
+    if not compiled:
+        return "no compiled twin"
+    if not use_compiled:
+        return "USE_COMPILED=0"
+    if not compiled["parity"].get("passed"):
+        return f"its compiled {compiled['format']} form failed its parity check"
+    if importlib.util.find_spec("onnxruntime") is None:
+        return "onnxruntime is not installed"
+    return None
+
+
 def engine_for(manifest: Manifest, use_compiled: bool = True) -> str:
     """The engine ``runtime_for`` would pick for ``manifest``, decided from the manifest alone
     (nothing is imported or loaded): which libraries a server needs before it loads a model."""
-    compiled = manifest.compiled
-    if use_compiled and compiled and compiled["parity"].get("passed") and importlib.util.find_spec("onnxruntime"):
+    if twin_usable(manifest, use_compiled) is None:
         return RUNTIMES["onnx"].engine
     cls = RUNTIMES.get(manifest.framework)
     return cls.engine if cls is not None else manifest.framework
 
 
-def compiled_twin(manifest: Manifest) -> Runtime | None:
-    """The ONNX Runtime twin of ``manifest`` when its parity check passed and onnxruntime is installed."""
-    compiled = manifest.compiled
-    if not compiled:
+def compiled_twin(manifest: Manifest, use_compiled: bool = True) -> Runtime | None:
+    """The ONNX Runtime twin of ``manifest`` when ``twin_usable`` says it serves, else None (logged)."""
+    why_not = twin_usable(manifest, use_compiled)
+    if why_not is not None:
+        if manifest.compiled and use_compiled:
+            key = f"{manifest.name}/{manifest.version}"
+            log.warning("%s: %s; serving with %s", key, why_not, manifest.framework,
+                        extra={"event": "compiled_skipped", "model": key})
         return None
-    key = f"{manifest.name}/{manifest.version}"
-    if not compiled["parity"].get("passed"):
-        log.warning("%s: compiled %s form failed its parity check; serving with %s", key, compiled["format"],
-                    manifest.framework, extra={"event": "compiled_skipped", "model": key})
-        return None
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        log.info("%s: onnxruntime is not installed; serving with %s", key, manifest.framework,
-                 extra={"event": "compiled_skipped", "model": key})
-        return None
+    compiled = manifest.compiled or {}
     # The twin answers in the form its source does (a forest's probabilities, a network's logits).
     return RUNTIMES["onnx"](manifest, artifact={"scores": RUNTIMES[manifest.framework].default_scores, **compiled})
 

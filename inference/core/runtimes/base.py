@@ -58,9 +58,7 @@ class Runtime:
     def load(self) -> Runtime:
         """Check the SHA-256 of the version's files, then deserialise the one that runs. Never the
         other way round. The weights file is checked even when a twin runs: it is the fallback."""
-        self.manifest.verify()
-        if self.file != self.manifest.file:
-            self.manifest.verify(self.file, self.sha256)
+        self.manifest.verify_all()
         self.model = self.deserialize(self.path)
         return self
 

@@ -50,7 +50,7 @@ class TorchScriptRuntime(PyTorchRuntime):
     def deserialize(self, path: Path) -> Any:
         import torch
 
-        with warnings.catch_warnings():  # deprecated in PyTorch 2.13, still supported (see docs/formats.md)
+        with warnings.catch_warnings():  # deprecated in PyTorch 2.13, still supported (docs/models.md, "Formats")
             warnings.simplefilter("ignore", DeprecationWarning)
             model = torch.jit.load(str(path), map_location="cpu")
         return model.eval()
