@@ -8,7 +8,6 @@ selects it. These requests never reach the app, so the id is new (the client's o
 what was refused) and the line in the access log is written here.
 """
 
-import logging
 import os
 import socket
 import ssl
@@ -19,10 +18,8 @@ from gunicorn import util
 from gunicorn.http import errors as http
 from gunicorn.workers.gthread import ThreadWorker
 
-from inference import config
+from inference import accesslog, config
 from inference.api.errors import HTTP_CODES, error_body
-
-access_log = logging.getLogger("inference.access")
 
 # Gunicorn's own mapping (gunicorn.workers.base.Worker.handle_error), most specific first.
 STATUS = (
@@ -124,6 +121,8 @@ class JsonThreadWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.client_idle_timeout = config.load(scope=config.SERVER)["GUNICORN_CLIENT_IDLE_TIMEOUT"]
+        app = config.load()
+        self.request_log = accesslog.shared(app["ACCESS_LOG_FLUSH_SECONDS"]) if app["ACCESS_LOG"] else None
 
     def enqueue_req(self, conn):
         """Before a thread serves the connection, give its socket the idle timeout (once)."""
@@ -141,9 +140,12 @@ class JsonThreadWorker(ThreadWorker):
             self.log.exception("Error handling request (request id %s)", request_id)
         else:
             self.log.warning("Invalid request from ip=%s: %s (request id %s)", ip, exc, request_id)
-        access_log.info("request", extra={"access": {
-            "request_id": request_id, "method": getattr(req, "method", None), "path": getattr(req, "path", None),
-            "route": "<refused by gunicorn>", "status": status}})
+        if self.request_log is not None:  # the same flat line as every answered request
+            path = getattr(req, "path", None)
+            self.request_log.write({"request_id": request_id, "method": getattr(req, "method", None),
+                                    "path": path[:256] if isinstance(path, str) else None,
+                                    "route": "<refused by gunicorn>", "model": None, "version": None,
+                                    "status": status, "latency_ms": None, "rows": None})
         try:
             util.write_nonblock(client, error_bytes(status, error_message(status, exc), request_id))
         except Exception:  # the client may be gone already
