@@ -30,6 +30,7 @@ def _list(text: str) -> list[str]:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    """inference add: write the model at PATH as the next version of NAME, and say what was checked."""
     from inference.importing.add import add
 
     folder, cand = add(args.path, args.name, args.model_dir, sample_path=args.sample, features=args.features,
@@ -49,6 +50,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    """inference inspect: what a version is, from its manifest; exit 1 when a file fails its hash."""
     from inference.verify import describe, resolve
 
     info = describe(resolve(args.model_dir, args.model))
@@ -71,6 +73,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """inference verify: replay golden outputs in-process or against --url; exit 1 on a mismatch."""
     from inference.verify import every_version, replay_local, replay_remote, resolve
 
     failed = 0
@@ -95,6 +98,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """inference audit verify: check every line of an audit log; exit 1 when one fails."""
     from inference.audit import verify
 
     with open(args.file, "rb") as fh:

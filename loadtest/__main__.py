@@ -42,6 +42,7 @@ def _positive_int(text):
 
 
 def parse_args(argv):
+    """The command line of python -m loadtest."""
     p = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__.splitlines()[0],
                                 epilog="\n".join(__doc__.splitlines()[2:]),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -126,6 +127,7 @@ def maybe_serve(url, wanted):
 
 
 def main(argv=None):
+    """Run every step, print the table and the self-check, write the requested files."""
     args = parse_args(argv)
     target = build_target(args.url, args.method, args.header, args.body, args.body_file, args.image,
                           args.api_key, args.timeout)

@@ -26,6 +26,7 @@ def test_environment_reaches_the_app(model_dir, monkeypatch):
     monkeypatch.setenv("MODELS", "linear")
     monkeypatch.setenv("DEFAULT_MODEL", "linear")
     monkeypatch.setenv("LOAD_IN_BACKGROUND", "false")
+    monkeypatch.setenv("ACCESS_LOG", "off")  # (its line would reach the terminal when pytest exits)
     client = create_app().test_client()
     assert client.post("/predict", json={"features": [1, 2, 3]}).get_json()["prediction"] == [0.6]
 

@@ -56,6 +56,7 @@ def swagger_ui():
 
 @bp.get("/docs/<path:filename>")
 def swagger_asset(filename):
+    """One of Swagger UI's files, from the installed swagger-ui-bundle (nothing else)."""
     if filename not in ASSETS:
         abort(404)
     return send_from_directory(Path(swagger_ui_path), filename, max_age=86400)

@@ -111,15 +111,18 @@ def _first_problem(messages, path=()):
 
 
 def handle_inference_error(exc):
+    """An error the server raised on purpose: its status, code, details and headers."""
     return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
 def handle_validation_error(exc):
+    """A request that failed its schema: 400 naming the first problem, details for every field."""
     return error_response(400, "validation_error", f"invalid request: {_first_problem(exc.messages)}",
                           exc.messages)
 
 
 def handle_http_exception(exc):
+    """Routing and Werkzeug errors (404, 405, 413, ...) as JSON."""
     code = HTTP_CODES.get(exc.code, "http_error")
     headers = {}
     if exc.code == 405 and getattr(exc, "valid_methods", None):
@@ -137,6 +140,7 @@ def handle_http_exception(exc):
 
 
 def handle_unexpected(exc):
+    """A bug: logged with the request id and its traceback, answered 500 without one."""
     log.exception("unhandled error in request %s", g.get("request_id"),
                   extra={"event": "unhandled_error", "request_id": g.get("request_id")})
     return error_response(500, "internal_error",

@@ -45,4 +45,5 @@ def predict(name=None, version=LATEST):
 
 
 def init_app(app):
+    """Register the metadata and predict routes."""
     app.register_blueprint(bp)

@@ -23,6 +23,7 @@ def scrape():
 
 
 def start_timer():
+    """Note when the request started and count it in flight."""
     g.started = time.perf_counter()
     metrics.IN_FLIGHT.inc()
     g.in_flight = True
@@ -67,6 +68,7 @@ def observe(response):
 
 
 def end_in_flight(exc=None):
+    """The request is no longer in flight, however it ended."""
     if g.pop("in_flight", False):
         metrics.IN_FLIGHT.dec()
 
@@ -79,6 +81,7 @@ def access_log_for(config):
 
 
 def init_app(app):
+    """Time, count and log every request; serve /metrics."""
     app.extensions["access_log"] = access_log_for(app.config)
     app.before_request(start_timer)
     app.after_request(observe)

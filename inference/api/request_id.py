@@ -10,15 +10,18 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")  # nothing that could spli
 
 
 def assign_request_id():
+    """The client's X-Request-ID when it is a safe token, else a new random one."""
     incoming = request.headers.get(HEADER, "")
     g.request_id = incoming if SAFE_ID.match(incoming) else os.urandom(16).hex()
 
 
 def add_request_id(response):
+    """Every response carries the request's id."""
     response.headers[HEADER] = g.get("request_id") or os.urandom(16).hex()
     return response
 
 
 def init_app(app):
+    """Assign the id first and send it back on every response."""
     app.before_request(assign_request_id)
     app.after_request(add_request_id)

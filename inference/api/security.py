@@ -20,6 +20,7 @@ def presented_key():
 
 
 def require_api_key():
+    """401 unless the request carries the API key (probes, preflights and open docs excepted)."""
     if request.endpoint in OPEN_ENDPOINTS:
         return
     if request.endpoint in DOCS_ENDPOINTS and current_app.config["PUBLIC_DOCS"]:
@@ -34,5 +35,6 @@ def require_api_key():
 
 
 def init_app(app):
+    """Require the key on every request when API_KEY is set."""
     if app.config.get("API_KEY"):
         app.before_request(require_api_key)
