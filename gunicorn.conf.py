@@ -172,14 +172,6 @@ def _snapshot_refresh(server):
 # --- Hooks ----------------------------------------------------------------------------------
 
 
-def torch_threads(workers_count, cores=None):
-    """Intra-op threads per worker so that workers x threads does not exceed the cores."""
-    if _server["TORCH_THREADS"]:
-        return _server["TORCH_THREADS"]
-    cores = cores or _settings.cpu_cores()
-    return max(1, cores // max(1, workers_count))
-
-
 def on_starting(server):
     """Snapshot the models; start with no metrics files (stale ones would be summed in)."""
     if _snapshot_on():
@@ -231,7 +223,7 @@ def post_fork(server, worker):
         return
     import torch
 
-    n = torch_threads(server.cfg.workers)
+    n = _settings.torch_threads(_server, server.cfg.workers)
     torch.set_num_threads(n)
     try:
         torch.set_num_interop_threads(1)

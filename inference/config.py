@@ -147,6 +147,14 @@ def cpu_cores(root: str = "/sys/fs/cgroup") -> int:
     return max(1, cores)
 
 
+def torch_threads(config: Mapping[str, Any], workers: int, cores: int | None = None) -> int:
+    """Intra-op torch threads per worker: TORCH_THREADS, else the cores shared out so that workers x
+    threads does not exceed them (at least 1)."""
+    if config.get("TORCH_THREADS"):
+        return int(config["TORCH_THREADS"])
+    return max(1, (cores or cpu_cores()) // max(1, workers))
+
+
 def server_sizes(config: Mapping[str, Any], cores: int | None = None) -> tuple[int, int]:
     """``(workers, threads per worker)``: the settings when given, else one worker per core (at
     least ``MIN_WORKERS``) with ``DEFAULT_THREADS`` threads each."""

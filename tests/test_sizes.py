@@ -35,3 +35,11 @@ def test_sizes_follow_the_cores_unless_set():
     assert server_sizes(server, cores=8) == (8, 4)
     set_ = load(scope=SERVER, environ={"WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "16"})
     assert server_sizes(set_, cores=8) == (3, 16)
+
+
+def test_torch_threads_share_the_cores_unless_set():
+    from inference.config import torch_threads
+
+    assert torch_threads({}, workers=2, cores=8) == 4
+    assert torch_threads({}, workers=4, cores=2) == 1  # never 0: at least one thread
+    assert torch_threads({"TORCH_THREADS": 3}, workers=4, cores=2) == 3

@@ -11,8 +11,6 @@ import onnxruntime as ort
 
 from inference.core.runtimes.base import as_float32
 
-VERSION = ort.__version__
-
 
 class Session:
     """One ONNX model on the CPU, one thread (the worker's share of the cores), float32 in."""
