@@ -3,6 +3,7 @@ value has a default that serves safely on loopback. Each comes from an environme
 through ``inference.config`` (the one table of settings, which the README's configuration table
 lists)."""
 
+import logging
 import os
 import shutil
 import signal
@@ -202,6 +203,22 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    """A worker stopped while its models still load leaves at once, skipping the interpreter's
+    teardown: that teardown would run C++ destructors under the loader thread (ONNX Runtime's
+    thread pool, half-built), which ends in "terminate called without an active exception" and
+    SIGABRT. Nothing is lost: the worker has served nothing yet, and its log lines are flushed."""
+    plane = getattr(worker.wsgi, "extensions", {}).get("dataplane")
+    if plane is None or not plane.registry.loading:
+        return
+    from inference import accesslog
+
+    server.log.info("worker %s: stopped while loading its models, exiting without waiting for them", worker.pid)
+    accesslog.flush_all()
+    logging.shutdown()  # flushes every handler
+    os._exit(0)
 
 
 def _exit_while_booting(signum, frame):

@@ -132,7 +132,8 @@ class AccessLog:
 _WRITERS: weakref.WeakSet[AccessLog] = weakref.WeakSet()
 
 
-def _flush_all() -> None:
+def flush_all() -> None:
+    """Write out every writer's buffered lines (at exit, and before a worker's hard exit)."""
     for writer in list(_WRITERS):
         writer.flush()
 
@@ -153,5 +154,5 @@ def shared(interval: float = DEFAULT_INTERVAL, fd: int = 2) -> AccessLog:
     return AccessLog(fd, interval)
 
 
-atexit.register(_flush_all)
+atexit.register(flush_all)
 os.register_at_fork(after_in_child=_after_fork_in_child)

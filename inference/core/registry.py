@@ -96,6 +96,11 @@ class ModelRegistry:
         self._thread.start()
         return self
 
+    @property
+    def loading(self) -> bool:
+        """True while a background load is still running."""
+        return self._thread is not None and self._thread.is_alive()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for loading to finish; True when it has."""
         return self._done.wait(timeout)
