@@ -7,6 +7,16 @@ from collections import Counter
 import requests
 
 
+def wait_for(condition, timeout, interval=0.1):
+    """Poll ``condition()`` until it holds or ``timeout`` seconds pass; return whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
 class SteadyLoad:
     """``threads`` clients, each with a keep-alive session, posting ``body`` to ``url`` in a loop."""
 
@@ -51,9 +61,4 @@ class SteadyLoad:
 
     def run_until(self, condition, timeout):
         """Wait until ``condition()`` holds or ``timeout`` passes; return whether it held."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.05)
-        return False
+        return wait_for(condition, timeout, interval=0.05)

@@ -12,21 +12,12 @@ import pytest
 import requests
 
 from inference.testing import GunicornServer
-from tests.e2e.load import SteadyLoad
+from tests.e2e.load import SteadyLoad, wait_for
 from tests.e2e.slowmodel import add_slow_model
 
 pytestmark = pytest.mark.e2e
 IRIS = {"features": [5.1, 3.5, 1.4, 0.2]}
 BAD_EXIT = re.compile(r"was sent SIG|exited with code [1-9]|terminate called|Worker failed to boot")
-
-
-def wait_for(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.parametrize("preload", ["1", "0"])
