@@ -11,6 +11,8 @@ from inference.logs import configure_logging
 def create_app(config=None):
     """Build the Flask app. ``config`` overrides the environment, which overrides the defaults."""
     app = Flask(__name__)
+    # "/models/x//predict" is no route (JSON 404), not a 308 to a URL built from the client's Host header.
+    app.url_map.merge_slashes = False
     app.config.update(settings.load(config))
     configure_logging(app.config["LOG_LEVEL"])
     app.json = OrjsonProvider(app)

@@ -89,8 +89,15 @@ class IdleTimeoutSocket(socket.socket):
             view = view[self.send(view, *args):]
 
 
+# gunicorn-h1c (Gunicorn's C parser) reports an unknown transfer coding as a bad header named so;
+# Gunicorn's Python parser raises UnsupportedTransferCoding, which RFC 9112 answers with 501.
+H1C_UNKNOWN_CODING = "Unsupported Transfer-Encoding"
+
+
 def status_for(exc):
     """The HTTP status Gunicorn gives ``exc`` (500 for anything that is not the client's fault)."""
+    if isinstance(exc, http.InvalidHeader) and getattr(exc, "hdr", None) == H1C_UNKNOWN_CODING:
+        return 501
     for kinds, status in STATUS:
         if isinstance(exc, kinds):
             return status

@@ -13,6 +13,8 @@ from inference.worker import error_bytes, error_message, status_for
     (http.InvalidHTTPVersion("9.Z"), 400),
     (http.InvalidRequestMethod("G@T"), 400),
     (http.UnsupportedTransferCoding("br"), 501),
+    (http.InvalidHeader("Unsupported Transfer-Encoding"), 501),  # the C parser's way of saying it
+    (http.InvalidHeader("TRANSFER-ENCODING"), 400),  # stacked or misplaced chunked: malformed
     (http.InvalidResponseHeader("X-Bad"), 500),  # the app's fault
     (ValueError("a bug"), 500),
 ])

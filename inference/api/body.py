@@ -3,10 +3,11 @@ every body passes first: its size however it arrives, and its Content-Encoding."
 
 import orjson
 from flask import request
+from gunicorn.http.errors import ParseException
 from marshmallow import Schema, fields
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from inference.core.errors import BadRequest, InvalidBody, MalformedJSON, UnsupportedMediaType
+from inference.core.errors import BadRequest, InferenceError, InvalidBody, MalformedJSON, UnsupportedMediaType
 from inference.core.images import decode_base64
 
 MULTIPART = "multipart/form-data"
@@ -14,6 +15,20 @@ MULTIPART = "multipart/form-data"
 # image; V2: id, inputs, outputs, parameters). Far more is an attack on the validator, which would
 # spend seconds listing every unknown one (500,000 keys: 2.6 s of CPU), so it is refused first.
 MAX_MEMBERS = 64
+
+
+# What a body that breaks off or breaks its framing raises while it is read: Gunicorn's chunk
+# parser (a bad chunk size, a missing terminator), a connection that ends early, Werkzeug's check.
+UNREADABLE = (ParseException, OSError, ClientDisconnected)
+
+
+class IncompleteBody(BadRequest):
+    code = "incomplete_body"
+
+
+class UnsupportedTransferCoding(InferenceError):
+    status = 501
+    code = "not_implemented"
 
 
 class MissingFile(BadRequest):
@@ -44,14 +59,20 @@ def has_body():
 
 
 def check_body():
-    """Refuse, before any view reads it, a body the server would misread (a ``before_request`` hook).
+    """Read and check, before any view, a body the server would otherwise misread (a
+    ``before_request`` hook); the views then read the cached bytes.
 
-    A Content-Encoding (gzip, br, ...) is 415: the server decodes none, and reading compressed
-    bytes as JSON would be a misleading 400 (or plain JSON labelled gzip would pass as plain).
-    A body sent without Content-Length (chunked) is read here, one byte past MAX_CONTENT_LENGTH:
-    Werkzeug's limited stream stops at the limit without saying so, which let the valid JSON
-    start of a larger body through. Over the limit is 413 however the body arrives; within it,
-    the body stays cached for the view (JSON, V2 and multipart readers alike).
+    - A Content-Encoding (gzip, br, ...) is 415, and a transfer coding other than chunked (``gzip,
+      chunked``) 501: the server decodes neither, and reading compressed bytes as JSON would be a
+      misleading 400 (or plain JSON labelled gzip would pass as plain).
+    - Over MAX_CONTENT_LENGTH is 413 however the body arrives. With a Content-Length, Werkzeug
+      refuses it before reading; a chunked body is read one byte past the limit (Werkzeug's
+      limited stream stops at the limit without saying so, which let the valid JSON start of a
+      larger body through).
+    - A body that breaks off (fewer bytes than its Content-Length: the client half-closed or went
+      silent past GUNICORN_CLIENT_IDLE_TIMEOUT) or breaks the chunked framing is 400: a
+      truncated request is never answered as if it were whole. (Gunicorn then fails to find the
+      next request after the broken one and closes the connection.)
     """
     if not has_body():
         return
@@ -61,12 +82,25 @@ def check_body():
             f"Content-Encoding {encoding!r} is not supported; send the body uncompressed (identity)",
             {"content_encoding": encoding}, headers={"Accept-Encoding": "identity"},
         )
+    codings = [c.strip().lower() for c in request.headers.get("Transfer-Encoding", "").split(",") if c.strip()]
+    if set(codings) - {"chunked", "identity"}:
+        raise UnsupportedTransferCoding(
+            f"Transfer-Encoding {', '.join(codings)!r} is not supported; send the body plain or only chunked",
+            {"transfer_encoding": codings},
+        )
     limit = request.max_content_length
-    if limit is None or request.content_length is not None:
-        return  # with a Content-Length, Werkzeug refuses a body over the limit before reading it
-    request.max_content_length = limit + 1
-    if len(request.get_data(cache=True, parse_form_data=False)) > limit:
+    expected = request.content_length
+    if limit is not None and expected is None:
+        request.max_content_length = limit + 1
+    try:
+        data = request.get_data(cache=True, parse_form_data=False)  # over a Content-Length limit: 413
+    except UNREADABLE as exc:
+        raise IncompleteBody(f"the request body could not be read: {exc or type(exc).__name__}") from None
+    if limit is not None and expected is None and len(data) > limit:
         raise RequestEntityTooLarge()
+    if expected is not None and len(data) < expected:
+        raise IncompleteBody(f"the request body ended after {len(data)} of the {expected} bytes its Content-Length "
+                             "announced", {"received": len(data), "content_length": expected})
 
 
 def read_json_object(hint=""):

@@ -1,6 +1,7 @@
 """Tabular rows -> the model's input: a float matrix, or a DataFrame for models with string or
 boolean features. The request schemas have already checked every value's type; here is the one
-check of what depends on the model: the row width and the feature names."""
+check of what depends on the model: the row width and the feature names; and the one range rule
+every model shares: values fit float32, the precision the models compute in."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from inference.core.errors import ValidationFailed
+from inference.core.errors import OutOfRange, ValidationFailed
 from inference.core.manifest import Manifest
+
+# Beyond this a value is infinite in float32 (ONNX Runtime, PyTorch, scikit-learn's trees), and
+# a model would answer for infinity or fail deep inside: refused for every model alike.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def input_width(manifest: Manifest) -> int:
@@ -68,5 +73,25 @@ def to_frame(rows: np.ndarray | list[dict[str, Any]], manifest: Manifest, field:
 
 
 def model_input(rows: np.ndarray | list[dict[str, Any]], manifest: Manifest, field: str = "inputs") -> Any:
-    """What the model's runtime takes: a DataFrame for models with string or boolean features, else a matrix."""
-    return to_frame(rows, manifest, field) if manifest.typed else to_matrix(rows, manifest, field)
+    """What the model's runtime takes: a DataFrame for models with string or boolean features, else
+    a matrix; every number within float32's range."""
+    x = to_frame(rows, manifest, field) if manifest.typed else to_matrix(rows, manifest, field)
+    check_range(x, manifest, field)
+    return x
+
+
+def check_range(x: Any, manifest: Manifest, field: str) -> None:
+    """Refuse a value beyond ±FLOAT32_MAX (``1e300`` is a finite JSON number), naming row and feature."""
+    columns = list(x.columns) if hasattr(x, "iloc") else None
+    if columns is not None:
+        columns = [c for c in columns if x[c].dtype.kind == "f"]
+        values = x[columns].to_numpy(dtype=np.float64) if columns else np.zeros((0, 0))
+    else:
+        values = x
+    if not values.size or (values.max() <= FLOAT32_MAX and values.min() >= -FLOAT32_MAX):
+        return
+    i, j = np.argwhere(np.abs(values) > FLOAT32_MAX)[0].tolist()
+    names = columns or manifest.features or []
+    name = names[j] if j < len(names) else str(j)
+    message = f"row {i}, {name}: {values[i, j]:g} is beyond ±3.4e38, the range the models compute in (float32)"
+    raise OutOfRange(message, {field: [message]})

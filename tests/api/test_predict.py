@@ -108,9 +108,26 @@ def test_concurrent_valid_and_invalid_requests_through_the_coalescer(app):
     assert failures == []
 
 
-@pytest.mark.parametrize("model", ["diabetes-risk", "iris-mlp", "linear"])
+@pytest.mark.parametrize("model", ["diabetes-risk", "iris-mlp", "linear", "iris-rf"])
 def test_values_beyond_float32_are_400_not_nan(client, model):
     width = 3 if model == "linear" else 4
     r = client.post(f"/models/{model}/predict", json={"inputs": [[1.0] * width, [1e300] * width]})
     assert r.status_code == 400 and r.get_json()["code"] == "input_out_of_range"
     assert client.post(f"/models/{model}/predict", json={"inputs": [[1.0] * width]}).status_code == 200
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_value_beyond_float32_is_refused_for_every_model_naming_row_and_feature(make_app, compiled):
+    """Before: the forest's ONNX twin answered 200 for 1e300 (inf falls on one side of every split),
+    and scikit-learn's own forest raised deep inside: 500."""
+    client = make_app(USE_COMPILED=compiled).test_client()
+    rows = [[5.1, 3.5, 1.4, 0.2], [5.1, -1e39, 1.4, 0.2]]
+    r = client.post("/models/iris-rf/predict", json={"inputs": rows})
+    assert r.status_code == 400, r.get_json()
+    body = r.get_json()
+    assert body["code"] == "input_out_of_range" and "row 1, sepal_width" in body["error"]
+    v2 = client.post("/v2/models/iris-rf/infer", json={"inputs": [
+        {"name": "input", "shape": [1, 4], "datatype": "FP64", "data": [1e300, 3.5, 1.4, 0.2]}]})
+    assert v2.status_code == 400 and "beyond" in v2.get_json()["error"]
+    edge = client.post("/models/iris-rf/predict", json={"features": [3.4e38, 3.5, 1.4, 0.2]})
+    assert edge.status_code == 200  # the largest float32 values are served

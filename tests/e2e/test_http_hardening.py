@@ -109,6 +109,58 @@ def test_malformed_request_line_is_a_json_400(server):
     assert payload.startswith(b'{"error"')
 
 
+def raw_exchange(server, head, body=b"", half_close=False):
+    """Send ``head`` + ``body`` on a new connection; return (status line, headers, body) of the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
+        s.sendall(head + body)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        raw = b""
+        while chunk := s.recv(65536):
+            raw += chunk
+    head_, _, payload = raw.partition(b"\r\n\r\n")
+    lines = head_.decode("latin-1").split("\r\n")
+    return lines[0], lines[1:], payload
+
+
+POST = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+
+
+@pytest.mark.parametrize("framing", [b"zz\r\n{}\r\n0\r\n\r\n",  # a chunk size that is not hex
+                                     b"2\r\n{}xx0\r\n\r\n",  # a chunk without its terminator
+                                     b"ff\r\n" + IRIS + b"\r\n0\r\n\r\n"])  # shorter than its size
+def test_broken_chunked_framing_is_a_400(server, framing):
+    """Before: 500 internal_error with a traceback in the log (Gunicorn's chunk reader raised in the view)."""
+    status, _, payload = raw_exchange(server, POST + b"Transfer-Encoding: chunked\r\n\r\n", framing,
+                                            half_close=True)
+    assert status.startswith("HTTP/1.1 400"), (status, payload)
+    assert b'"code":"incomplete_body"' in payload
+    assert requests.post(server.url + "/predict", data=IRIS, headers=JSON, timeout=10).status_code == 200
+
+
+def test_a_body_shorter_than_its_content_length_is_never_answered_as_whole(server):
+    """Before: a client that half-closed after 34 of 200 announced bytes got 200 with a prediction."""
+    status, _, payload = raw_exchange(server, POST + b"Content-Length: 200\r\n\r\n", IRIS, half_close=True)
+    assert status.startswith("HTTP/1.1 400"), (status, payload)
+    assert b'"code":"incomplete_body"' in payload and b"34 of the 200 bytes" in payload
+
+
+@pytest.mark.parametrize("coding, status", [(b"gzip, chunked", "501"), (b"br", "501")])
+def test_transfer_codings_the_server_does_not_decode_are_501(server, coding, status):
+    """Before: ``gzip, chunked`` was read as plain chunked JSON (200); ``br`` was 400."""
+    body = f"{len(IRIS):x}\r\n".encode() + IRIS + b"\r\n0\r\n\r\n"
+    line, _, payload = raw_exchange(server, POST + b"Transfer-Encoding: " + coding + b"\r\n\r\n", body)
+    assert line.startswith("HTTP/1.1 " + status), (line, payload)
+    assert b'"code":"not_implemented"' in payload
+
+
+def test_an_empty_path_segment_is_a_json_404_not_a_redirect(server):
+    """Before: 308 to a URL built from the client's Host header, with an HTML body."""
+    for path in ("/models/iris-rf//predict", "/v2/models/iris-rf//infer", "/models/iris-rf/versions//drift"):
+        r = requests.post(server.url + path, data=IRIS, headers=JSON, timeout=10, allow_redirects=False)
+        assert_json_error(r, 404, "not_found")
+
+
 def test_an_error_echoes_a_bounded_part_of_thousands_of_unknown_keys(server):
     """Before: every unknown key came back in details (500,000 keys: a 14 MB answer, 2.6 s of CPU)."""
     keys = ", ".join(f'"k{i}": 1' for i in range(5000))
