@@ -76,8 +76,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """inference verify: replay golden outputs in-process or against --url; exit 1 on a mismatch."""
     from inference.verify import every_version, replay_local, replay_remote, resolve
 
+    specs = args.models or every_version(args.model_dir)
+    if not specs:  # a mistyped --model-dir must not pass a deployment check
+        print(f"inference verify: error: no model versions in {args.model_dir} (set --model-dir or MODEL_DIR)",
+              file=sys.stderr)
+        return 1
     failed = 0
-    for spec in args.models or every_version(args.model_dir):
+    for spec in specs:
         m = resolve(args.model_dir, spec)
         where = args.url or "in-process"
         try:

@@ -47,6 +47,13 @@ def test_verify_in_process(model_copy, capsys):
     assert "linear/1: MISMATCH" in capsys.readouterr().out
 
 
+def test_verify_fails_on_a_repository_without_models(tmp_path, capsys):
+    """Before: exit 0 and no output, so a mistyped --model-dir passed a deployment check."""
+    for folder in (tmp_path / "missing", tmp_path):
+        assert cli(["verify", "--model-dir", str(folder)]) == 1
+        assert "no model versions in" in capsys.readouterr().err
+
+
 def test_inspect_reads_without_deserialising(model_copy, tmp_path, capsys):
     import pickle
 
