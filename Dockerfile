@@ -9,9 +9,10 @@ ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 
 # MODEL_DIR may be replaced by a read-only mount (KServe: /mnt/models). At run time the server
-# writes only its metrics folder (a fresh one under /tmp per start, made by gunicorn.conf.py)
-# and Gunicorn's worker heartbeat files (/dev/shm), so the root filesystem can be read-only
-# with a writable /tmp.
+# writes only its metrics folder (a fresh one under /tmp per start, made by gunicorn.conf.py),
+# the verified model snapshot (a copy of MODEL_DIR, under /tmp unless MODEL_SNAPSHOT_DIR names
+# another folder) and Gunicorn's worker heartbeat files (/dev/shm), so the root filesystem can
+# be read-only with a writable /tmp.
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

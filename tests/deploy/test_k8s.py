@@ -143,13 +143,28 @@ def test_read_only_root_with_a_writable_metrics_folder_and_non_root_user():
     assert "emptyDir" in volume
 
 
+def test_the_model_snapshot_goes_to_a_disk_volume_that_holds_the_overlays_models():
+    """The master copies MODEL_DIR into MODEL_SNAPSHOT_DIR: in the in-memory /tmp (64 Mi) a larger
+    repository would get the pod evicted, and the copy would count against its memory limit."""
+    docs = by_kind(kustomize.render(OVERLAY))
+    deployment = docs["Deployment"]
+    pod_spec = deployment["spec"]["template"]["spec"]
+    (container,) = pod_spec["containers"]
+    snapshot_dir = env_of(container)["MODEL_SNAPSHOT_DIR"]["value"]
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == snapshot_dir)
+    volume = next(v for v in pod_spec["volumes"] if v["name"] == mount["name"])
+    assert "medium" not in volume["emptyDir"]  # disk, not memory
+    models = docs["PersistentVolumeClaim"]["spec"]["resources"]["requests"]["storage"]
+    assert quantity(volume["emptyDir"]["sizeLimit"]) >= quantity(models)
+
+
 def test_overlay_mounts_models_read_only_and_scales_workers_with_its_cpus():
     deployment = by_kind(kustomize.render(OVERLAY))["Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     model_dir = env_of(container)["MODEL_DIR"]["value"]
     mount = next(m for m in container["volumeMounts"] if m["mountPath"] == model_dir)
     assert mount["readOnly"] is True
-    assert {m["name"] for m in container["volumeMounts"]} == {"tmp", "models"}  # merged, not replaced
+    assert {m["name"] for m in container["volumeMounts"]} == {"tmp", "snapshots", "models"}  # merged, not replaced
     assert container["resources"]["limits"]["cpu"] == "4"
     assert "WEB_CONCURRENCY" in env_of(container) and container["image"].endswith(":0.1.0")
 
