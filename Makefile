@@ -108,10 +108,11 @@ lint: $(STAMP)  ## ruff, and mypy on the typed serving core and importers
 # constraints.txt is the lock: every dependency, transitive ones included, at the exact version CI
 # tested. pip-compile keeps its pins unless told to upgrade one (make lock UPGRADE="--upgrade-package
 # flask"). torch stays 2.13.0, the CPU wheel the build machines carry (pip takes it from the local
-# disk): any other version pulls a multi-GB CUDA build.
+# disk): any other version pulls a multi-GB CUDA build. setuptools (torch needs it at run time) is
+# pinned like the rest; pip is not (--unsafe-package pip): the venv brings its own installer.
 UPGRADE ?=
 lock: $(STAMP)  ## re-resolve constraints.txt (every dependency, pinned) from setup.cfg; keeps existing pins
-	$(BIN)/pip-compile --all-extras --strip-extras --no-emit-index-url --no-emit-find-links -q $(UPGRADE) \
+	$(BIN)/pip-compile --all-extras --strip-extras --unsafe-package pip --no-emit-index-url --no-emit-find-links -q $(UPGRADE) \
 		--output-file constraints.txt setup.cfg
 	sed -i 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/' constraints.txt
 
