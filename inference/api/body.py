@@ -82,8 +82,9 @@ def check_body():
             f"Content-Encoding {encoding!r} is not supported; send the body uncompressed (identity)",
             {"content_encoding": encoding}, headers={"Accept-Encoding": "identity"},
         )
-    codings = [c.strip().lower() for c in request.headers.get("Transfer-Encoding", "").split(",") if c.strip()]
-    if set(codings) - {"chunked", "identity"}:
+    transfer = request.environ.get("HTTP_TRANSFER_ENCODING")
+    codings = [c.strip().lower() for c in transfer.split(",") if c.strip()] if transfer else []
+    if codings and set(codings) - {"chunked", "identity"}:
         raise UnsupportedTransferCoding(
             f"Transfer-Encoding {', '.join(codings)!r} is not supported; send the body plain or only chunked",
             {"transfer_encoding": codings},

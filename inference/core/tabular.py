@@ -88,7 +88,7 @@ def check_range(x: Any, manifest: Manifest, field: str) -> None:
         values = x[columns].to_numpy(dtype=np.float64) if columns else np.zeros((0, 0))
     else:
         values = x
-    if not values.size or (values.max() <= FLOAT32_MAX and values.min() >= -FLOAT32_MAX):
+    if not values.size or np.abs(values).max() <= FLOAT32_MAX:  # the values are finite already
         return
     i, j = np.argwhere(np.abs(values) > FLOAT32_MAX)[0].tolist()
     names = columns or manifest.features or []
