@@ -36,7 +36,9 @@ def test_stopping_a_replica_under_load_loses_no_prediction(model_dir, tmp_path, 
             return predictions_served(requests.get(server.url + "/metrics", timeout=10).text)
 
         result, timings = stop_and_restart_under_load(
-            proxy.url + "/predict", stop_replica=a.stop if how == "sigterm" else lambda: kill(a), start_replica=lambda: restarted.start(timeout=60),
+            proxy.url + "/predict",
+            stop_replica=a.stop if how == "sigterm" else lambda: kill(a),
+            start_replica=lambda: restarted.start(timeout=60),
             back_in_rotation=lambda: served(restarted) > 0, settle=1.5, clients=4, max_requests=20_000)
         assert result.failed == 0, f"{result.failed} of {result.total} failed: {result.failures[:5]}"
         assert result.total >= 100, result.statuses  # the load really ran through the stop and the start
