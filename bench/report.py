@@ -31,6 +31,22 @@ def add_ratios(results):
             r["x_coalesce_off_p50"] = _ratio(r["p50_ms"], off["p50_ms"]) if off else None
 
 
+# A cell whose req/s falls below this share of the same server's best at a lower concurrency did
+# not measure the server: wrk's connections piled on one Gunicorn worker, or something else ran.
+COLLAPSE = 0.6
+
+
+def collapsed(results, server, scenario, c):
+    """Why the ``server``/``scenario`` cell at concurrency ``c`` is not trustworthy, or None."""
+    cell = _find(results, server, scenario, c)
+    lower = [r for r in results if (r["server"], r["scenario"]) == (server, scenario) and r["concurrency"] < c]
+    best = max(lower, key=lambda r: r["rps"], default=None)
+    if cell and best and cell["rps"] < COLLAPSE * best["rps"]:
+        return (f"{server} fell to {cell['rps']:,.0f} req/s at c={c} from {best['rps']:,.0f} at "
+                f"c={best['concurrency']}")
+    return None
+
+
 def _fmt(value, digits=2, suffix=""):
     return "–" if value is None else f"{value:.{digits}f}{suffix}"
 
@@ -53,28 +69,37 @@ def targets(results, conc, extras=None):
     top = max(conc)
     out = []
 
-    def check(text, ok, detail):
-        out.append(f"- [{'x' if ok else ' '}] {text}: {detail}")
+    def check(text, ok, detail, doubt=None):
+        """``doubt``: why the cells behind this ratio did not measure the servers ([?], not a verdict)."""
+        mark = "?" if doubt else "x" if ok else " "
+        out.append(f"- [{mark}] {text}: {detail}" + (f" (not a measurement: {doubt}; run again)" if doubt else ""))
+
+    def doubts(*cells):
+        found = (collapsed(results, server, scenario, top) for server, scenario in cells)
+        return "; ".join(filter(None, found)) or None
 
     mlp = _find(results, "server", "iris-mlp", top)
     fast = _find(results, "fastapi", "iris-mlp", top)
+    own = ("server", "iris-mlp")
     if mlp:
         check(f"iris-mlp one row at c={top} ≥ 1.5× the naive app", (mlp["x_baseline_rps"] or 0) >= 1.5,
-              f"{_fmt(mlp['x_baseline_rps'])}×")
+              f"{_fmt(mlp['x_baseline_rps'])}×", doubts(own, ("naive", "iris-mlp")))
         if fast:
             ratio = _ratio(mlp["rps"], fast["rps"])
             check(f"iris-mlp one row at c={top} ≥ 1.0× FastAPI + uvicorn (same worker count)", (ratio or 0) >= 1.0,
-                  f"{_fmt(ratio)}×")
+                  f"{_fmt(ratio)}×", doubts(own, ("fastapi", "iris-mlp")))
         check(f"iris-mlp one row at c={top} ≥ 0.8× the bare-Flask ceiling", (mlp["x_ceiling"] or 0) >= 0.8,
-              f"{_fmt(mlp['x_ceiling'])}×")
+              f"{_fmt(mlp['x_ceiling'])}×", doubts(own, ("ceiling", "one row")))
         check(f"iris-mlp p99 at c={top} no worse than the naive app's", (mlp["x_baseline_p99"] or 9) <= 1.0,
-              f"{_fmt(mlp['x_baseline_p99'])}× the naive app's p99")
+              f"{_fmt(mlp['x_baseline_p99'])}× the naive app's p99", doubts(own, ("naive", "iris-mlp")))
     for c in conc:
         rf = _find(results, "server", "iris-rf", c)
         if rf:
             ratio = rf["x_baseline_rps"] or 0
+            found = (collapsed(results, server, "iris-rf", c) for server in ("server", "naive"))
+            doubt = "; ".join(filter(None, found))
             check(f"iris-rf one row at c={c} ≥ 10× the naive joblib forest (goal 20×)", ratio >= 10,
-                  f"{_fmt(rf['x_baseline_rps'], 1)}×{' (goal 20× met)' if ratio >= 20 else ''}")
+                  f"{_fmt(rf['x_baseline_rps'], 1)}×{' (goal 20× met)' if ratio >= 20 else ''}", doubt or None)
     log = extras.get("access_log")
     if log:
         check(f"access log costs ≤ 10% of throughput (on vs off, {log['rounds']} interleaved rounds, c="
