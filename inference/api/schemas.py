@@ -241,7 +241,9 @@ class StrictInteger(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if _value_error(value) or value != int(value):
             raise ValidationError("Not an integer.")
-        if not INT64_MIN <= value <= INT64_MAX:  # the model's DataFrame column is int64
+        # The model's DataFrame column is int64. A float at -2**63 is a JSON integer beyond it that
+        # the parser rounded (orjson reads integers within 64 bits as int): out of range too.
+        if not INT64_MIN <= value <= INT64_MAX or (type(value) is float and value == INT64_MIN):
             raise ValidationError("Out of range for a 64-bit integer.")
         return int(value)
 

@@ -174,9 +174,9 @@ def decode_inputs(header: dict[str, Any], binary: bytes) -> list[Tensor]:
 
 def requested_outputs(header: dict[str, Any], available: list[str]) -> list[str]:
     """Names of the outputs to return: those asked for (each must exist), else all."""
-    asked = header.get("outputs")
-    if asked is None:
+    if "outputs" not in header:
         return list(available)
+    asked = header["outputs"]  # null is not "all": a client that sends it meant something else
     if not isinstance(asked, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in asked):
         raise V2Error("'outputs' must be a list of objects with a 'name'")
     names = [o["name"] for o in asked]
@@ -231,6 +231,9 @@ def model_metadata(model: ServedModel, versions: list[int]) -> dict[str, Any]:
             "inputs": inputs, "outputs": outputs}
 
 
+REQUEST_FIELDS = {"id", "parameters", "inputs", "outputs"}
+
+
 def parse_request(body: bytes, header_length: str | None) -> tuple[dict[str, Any], list[Tensor]]:
     """The request's JSON header and its decoded input tensors."""
     head, binary = split_body(body, header_length)
@@ -240,8 +243,13 @@ def parse_request(body: bytes, header_length: str | None) -> tuple[dict[str, Any
         raise V2Error(f"malformed JSON: {exc}") from None
     if not isinstance(header, dict):
         raise V2Error("the inference request must be a JSON object")
+    unknown = sorted(set(header) - REQUEST_FIELDS)
+    if unknown:  # as in the native API: a misspelt field is refused, never silently ignored
+        raise V2Error(f"unknown field(s) {unknown[:5]}; an inference request holds {sorted(REQUEST_FIELDS)}")
     if not isinstance(header.get("id", ""), str):
         raise V2Error("'id' must be a string")  # it is echoed, and V2 clients read it as one
+    if not isinstance(header.get("parameters", {}), dict):
+        raise V2Error("'parameters' must be an object")
     return header, decode_inputs(header, binary)
 
 

@@ -328,3 +328,16 @@ def test_column_batch_over_the_limit_is_413(typed_client):
 def test_id_must_be_a_string(client):
     r = infer(client, "linear", [tensor("input", [1, 3], "FP32", [1, 2, 3])], id={"a": 1})
     assert r.status_code == 400 and "'id' must be a string" in r.get_json()["error"]
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ({"inptus": []}, "unknown field(s) ['inptus']"),
+    ({"outputs": None}, "'outputs' must be a list"),
+    ({"parameters": None}, "'parameters' must be an object"),
+    ({"parameters": [1]}, "'parameters' must be an object"),
+])
+def test_request_fields_outside_the_protocol_are_400(client, extra, fragment):
+    """Before: a misspelt field was ignored, and ``outputs: null`` meant every output (found by
+    schemathesis's negative-data check against the OpenAPI document)."""
+    r = infer(client, "linear", [tensor("input", [1, 3], "FP32", [1, 2, 3])], **extra)
+    assert r.status_code == 400 and fragment in r.get_json()["error"], r.get_json()

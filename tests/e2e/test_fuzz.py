@@ -18,7 +18,8 @@ from inference.testing import GunicornServer
 from tests.typedmodel import typed_repository
 
 pytestmark = pytest.mark.e2e
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
+          "negative_data_rejection")
 MAX_EXAMPLES = 50
 MODEL_MAX_EXAMPLES = 10
 CONFIG = f"""
@@ -28,6 +29,11 @@ max-examples = {MAX_EXAMPLES}
 [[operations]]
 include-tag-regex = "^model: "
 generation.max-examples = {MODEL_MAX_EXAMPLES}
+
+# Invalid data must be refused: 400 for what is malformed, 401/404/405/415 as documented, and 413
+# for a batch over MAX_BATCH_ROWS (the documented answer to an array longer than maxItems).
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "404", "405", "413", "415"]
 """
 
 
