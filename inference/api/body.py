@@ -53,11 +53,6 @@ def is_json(mimetype):
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
-def has_body():
-    """True when the request carries a body: a non-zero Content-Length, or chunked transfer."""
-    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-
-
 def check_body():
     """Read and check, before any view, a body the server would otherwise misread (a
     ``before_request`` hook); the views then read the cached bytes.
@@ -74,15 +69,16 @@ def check_body():
       truncated request is never answered as if it were whole. (Gunicorn then fails to find the
       next request after the broken one and closes the connection.)
     """
-    if not has_body():
-        return
+    expected = request.content_length
+    transfer = request.environ.get("HTTP_TRANSFER_ENCODING")
+    if not expected and not (transfer and "chunked" in transfer.lower()):
+        return  # no body: a zero Content-Length, or neither a length nor chunked transfer
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in ("", "identity"):
         raise UnsupportedMediaType(
             f"Content-Encoding {encoding!r} is not supported; send the body uncompressed (identity)",
             {"content_encoding": encoding}, headers={"Accept-Encoding": "identity"},
         )
-    transfer = request.environ.get("HTTP_TRANSFER_ENCODING")
     codings = [c.strip().lower() for c in transfer.split(",") if c.strip()] if transfer else []
     if codings and set(codings) - {"chunked", "identity"}:
         raise UnsupportedTransferCoding(
@@ -90,7 +86,6 @@ def check_body():
             {"transfer_encoding": codings},
         )
     limit = request.max_content_length
-    expected = request.content_length
     if limit is not None and expected is None:
         request.max_content_length = limit + 1
     try:
