@@ -11,6 +11,7 @@ what was refused) and the line in the access log is written here.
 import os
 import socket
 import ssl
+import struct
 from http import HTTPStatus
 
 import orjson
@@ -48,13 +49,25 @@ SETTING = {414: "GUNICORN_LIMIT_REQUEST_LINE",
 IDLE_TIMEOUT = config.SETTINGS["GUNICORN_CLIENT_IDLE_TIMEOUT"].default  # seconds of silence mid-request
 
 
+GATHER_LIMIT = 64 * 1024  # bytes of an answer held back to go out in one write
+
+
 class IdleTimeoutSocket(socket.socket):
-    """A client socket on which a blocking read or write gives up after ``idle_timeout`` silent seconds.
+    """A client socket on which a blocking read or write gives up after ``idle_timeout`` silent
+    seconds, and which sends an answer's headers and body in one write.
 
     Gunicorn reads a request on a blocking socket with no timeout once its first bytes are in, so
     a client that sends half a request and stops held a thread for good (a few such clients
     held every thread). A read that times out ends like a client that hung up: Gunicorn closes
     the connection without a word, as for any premature disconnection.
+
+    The timeout is the kernel's (SO_RCVTIMEO, SO_SNDTIMEO) on a socket left blocking: Python's own
+    socket timeout polls before every read and write, two system calls where one does.
+
+    Between ``gather()`` and ``flush()`` (one answer), writes are held, up to GATHER_LIMIT bytes,
+    and go out together: Gunicorn writes the status line and headers, then the body, which made
+    two system calls and two TCP segments (two wake-ups of the client) for every small answer.
+    A read sends what is held first, so nothing waits behind it.
     """
 
     idle_timeout = IDLE_TIMEOUT
@@ -64,29 +77,57 @@ class IdleTimeoutSocket(socket.socket):
         """The same connection, as an IdleTimeoutSocket (``sock`` is detached and unusable after)."""
         new = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
         new.idle_timeout = idle_timeout
+        new.held = None
+        seconds = int(idle_timeout)
+        timeval = struct.pack("ll", seconds, int((idle_timeout - seconds) * 1_000_000))
+        new.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        new.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
         return new
 
-    def setblocking(self, flag):
-        """Blocking means "blocking with the idle timeout" (Gunicorn sets it before each request)."""
-        if flag:
-            self.settimeout(self.idle_timeout)
-        else:
-            super().setblocking(False)
-
     def recv(self, *args):
+        if self.held:
+            self.flush()
         try:
             return super().recv(*args)
-        except TimeoutError:
-            return b""  # to the parser and the body readers: the client went away
+        except BlockingIOError:
+            if self.getblocking():  # the kernel's timeout: the client said nothing for idle_timeout
+                return b""  # to the parser and the body readers: the client went away
+            raise
+
+    def gather(self):
+        """Hold the writes that follow until ``flush`` (or a read, or GATHER_LIMIT bytes)."""
+        self.held = []
+
+    def flush(self):
+        """Send what is held, and stop holding."""
+        held, self.held = self.held, None
+        if held:
+            self._send_all(b"".join(held))
 
     def sendall(self, data, *args):
         """Send it all, timing out only when the client takes nothing for ``idle_timeout`` seconds.
 
         (Python's own sendall applies the timeout to the whole answer, which would cut a large
         answer to a slow but steady reader.)"""
+        held = self.held
+        if held is not None and not args:
+            held.append(bytes(data))
+            if sum(map(len, held)) < GATHER_LIMIT:
+                return
+            self.held = []
+            data = b"".join(held)
+        self._send_all(data, *args)
+
+    def _send_all(self, data, *args):
         view = memoryview(data).cast("B")
         while view:
-            view = view[self.send(view, *args):]
+            try:
+                sent = self.send(view, *args)
+            except BlockingIOError:
+                if self.getblocking():
+                    raise TimeoutError(f"the client took nothing for {self.idle_timeout} s") from None
+                raise
+            view = view[sent:]
 
 
 # gunicorn-h1c (Gunicorn's C parser) reports an unknown transfer coding as a bad header named so;
@@ -137,6 +178,17 @@ class JsonThreadWorker(ThreadWorker):
                 and not isinstance(conn.sock, ssl.SSLSocket):
             conn.sock = IdleTimeoutSocket.adopt(conn.sock, self.client_idle_timeout)
         super().enqueue_req(conn)
+
+    def handle_request(self, req, conn):
+        """Gunicorn's, with the answer's writes gathered into one (see IdleTimeoutSocket)."""
+        sock = conn.sock
+        if not isinstance(sock, IdleTimeoutSocket):
+            return super().handle_request(req, conn)
+        sock.gather()
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            sock.flush()
 
     def handle_error(self, req, client, addr, exc):
         """Log like Gunicorn, then answer with the JSON error body instead of HTML."""
