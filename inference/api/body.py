@@ -69,11 +69,13 @@ def check_body():
       truncated request is never answered as if it were whole. (Gunicorn then fails to find the
       next request after the broken one and closes the connection.)
     """
-    expected = request.content_length
-    transfer = request.environ.get("HTTP_TRANSFER_ENCODING")
+    req = request._get_current_object()  # one context lookup for the several reads below
+    expected = req.content_length
+    environ = req.environ
+    transfer = environ.get("HTTP_TRANSFER_ENCODING")
     if not expected and not (transfer and "chunked" in transfer.lower()):
         return  # no body: a zero Content-Length, or neither a length nor chunked transfer
-    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
     if encoding not in ("", "identity"):
         raise UnsupportedMediaType(
             f"Content-Encoding {encoding!r} is not supported; send the body uncompressed (identity)",
@@ -85,11 +87,11 @@ def check_body():
             f"Transfer-Encoding {', '.join(codings)!r} is not supported; send the body plain or only chunked",
             {"transfer_encoding": codings},
         )
-    limit = request.max_content_length
+    limit = req.max_content_length
     if limit is not None and expected is None:
-        request.max_content_length = limit + 1
+        req.max_content_length = limit + 1
     try:
-        data = request.get_data(cache=True, parse_form_data=False)  # over a Content-Length limit: 413
+        data = req.get_data(cache=True, parse_form_data=False)  # over a Content-Length limit: 413
     except UNREADABLE as exc:
         raise IncompleteBody(f"the request body could not be read: {exc or type(exc).__name__}") from None
     if limit is not None and expected is None and len(data) > limit:
@@ -101,14 +103,16 @@ def check_body():
 
 def read_json_object(hint=""):
     """Return the body as a dict. No Content-Type is read as JSON; another type is 415."""
-    if request.mimetype and not is_json(request.mimetype):
-        if request.mimetype == "application/x-www-form-urlencoded":
+    req = request._get_current_object()
+    mimetype = req.mimetype
+    if mimetype and not is_json(mimetype):
+        if mimetype == "application/x-www-form-urlencoded":
             hint = " (curl -d sends this type: add -H 'Content-Type: application/json')"
         raise UnsupportedMediaType(
-            f"Content-Type {request.mimetype!r} is not supported; send application/json{hint}",
-            {"content_type": request.mimetype},
+            f"Content-Type {mimetype!r} is not supported; send application/json{hint}",
+            {"content_type": mimetype},
         )
-    data = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH raises 413 here
+    data = req.get_data(cache=False)  # over MAX_CONTENT_LENGTH raises 413 here
     if not data.strip():
         raise InvalidBody("the request body is empty; send a JSON object")
     try:

@@ -24,9 +24,10 @@ def scrape():
 
 def start_timer():
     """Note when the request started and count it in flight."""
-    g.started = time.perf_counter()
+    ctx = g._get_current_object()
+    ctx.started = time.perf_counter()
     metrics.IN_FLIGHT.inc()
-    g.in_flight = True
+    ctx.in_flight = True
 
 
 def method_label(method):
@@ -44,9 +45,10 @@ def observe(response):
     ctx = g._get_current_object()  # one context lookup for the several reads below
     started = ctx.get("started")
     seconds = time.perf_counter() - started if started is not None else 0.0
-    rule = request.url_rule
+    req = request._get_current_object()
+    rule = req.url_rule
     route = rule.rule if rule is not None else UNMATCHED
-    method = method_label(request.method)
+    method = method_label(req.method)
     model = ctx.get("model")
     name, version = (model.name, model.version_label) if model is not None else ("", "")
     status = response.status_code
@@ -56,7 +58,7 @@ def observe(response):
         writer.write({
             "request_id": ctx.get("request_id"),
             "method": method,
-            "path": request.path[:MAX_LOGGED_PATH],
+            "path": req.path[:MAX_LOGGED_PATH],
             "route": route,
             "model": name or None,
             "version": model.version if model is not None else None,

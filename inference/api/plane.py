@@ -39,8 +39,9 @@ def resolve(name: str, version: int | str | None = LATEST) -> ServedModel:
 def infer(model: ServedModel, rows: np.ndarray | list[dict[str, Any]], field: str = "inputs") -> Prediction:
     """Run ``model`` on tabular rows."""
     prediction = get_plane().infer(model, rows, field)
-    g.rows = prediction.rows
-    g.prediction = prediction
+    ctx = g._get_current_object()
+    ctx.rows = prediction.rows
+    ctx.prediction = prediction
     return prediction
 
 

@@ -6,12 +6,13 @@ import re
 from flask import g, request
 
 HEADER = "X-Request-ID"
+ENVIRON_KEY = "HTTP_X_REQUEST_ID"  # how WSGI passes the header
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")  # nothing that could split a header or a log line
 
 
 def assign_request_id():
     """The client's X-Request-ID when it is a safe token, else a new random one."""
-    incoming = request.headers.get(HEADER, "")
+    incoming = request.environ.get(ENVIRON_KEY, "")
     g.request_id = incoming if SAFE_ID.match(incoming) else os.urandom(16).hex()
 
 

@@ -67,6 +67,13 @@ class Coalescer:
 
     def run(self, x: Any) -> np.ndarray:
         """Return ``forward(x)``; the pass that computes it may also serve other callers."""
+        if not self._queue and self._model_lock.acquire(blocking=False):
+            # Nobody waiting and the model free: run alone at once (what queueing would do, minus
+            # its bookkeeping). Callers that queue meanwhile wait for the lock as usual.
+            try:
+                return self._forward(x)
+            finally:
+                self._model_lock.release()
         job = _Job(x)
         with self._queue_lock:
             self._queue.append(job)

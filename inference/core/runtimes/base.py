@@ -112,11 +112,12 @@ class Runtime:
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Softmax in float64, so that each row sums to 1 within 1e-6 whatever the model computed in."""
-    z = logits.astype(np.float64)
+    z = logits.astype(np.float64)  # a copy: computed in place from here
     with np.errstate(invalid="ignore", over="ignore"):
         z -= z.max(axis=1, keepdims=True)
-        exp = np.exp(z)
-        return exp / exp.sum(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+    return z
 
 
 def normalise(probabilities: np.ndarray) -> np.ndarray:
