@@ -199,10 +199,14 @@ def on_exit(server):
 
 
 def child_exit(server, worker):
-    """Drop a dead worker's live gauges (in-flight, model info) from the aggregate."""
+    """Drop a dead worker's live gauges (in-flight, model info) from the aggregate, and its
+    connection count from the ones the workers balance against."""
     from prometheus_client import multiprocess
 
+    from inference import worker as json_worker
+
     multiprocess.mark_process_dead(worker.pid)
+    json_worker.SHARES.release(worker.pid)
 
 
 def worker_exit(server, worker):

@@ -19,7 +19,7 @@ from gunicorn import util
 from gunicorn.http import errors as http
 from gunicorn.workers.gthread import ThreadWorker
 
-from inference import accesslog, config
+from inference import accesslog, balance, config
 from inference.api.errors import HTTP_CODES, error_body
 
 # Gunicorn's own mapping (gunicorn.workers.base.Worker.handle_error), most specific first.
@@ -163,14 +163,50 @@ def error_bytes(status, message, request_id):
     return head.encode("latin-1") + body
 
 
+# Created when the master imports this worker class, before it forks: every worker shares it.
+SHARES = balance.Shares()
+
+
 class JsonThreadWorker(ThreadWorker):
-    """gthread, with JSON answers for the requests Gunicorn itself refuses, and client idle timeouts."""
+    """gthread, with JSON answers for the requests Gunicorn itself refuses, client idle timeouts,
+    and connections spread over the workers (``inference.balance``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.balancer = balance.Balancer(SHARES, slack=self.cfg.threads)
         self.client_idle_timeout = config.load(scope=config.SERVER)["GUNICORN_CLIENT_IDLE_TIMEOUT"]
         app = config.load()
         self.request_log = accesslog.shared(app["ACCESS_LOG_FLUSH_SECONDS"]) if app["ACCESS_LOG"] else None
+
+    @property
+    def worker_connections(self):
+        """The connections Gunicorn's loop lets this worker hold now: the configured most, or only
+        those it holds while a sibling is less busy."""
+        if self.alive and not self.balancer.should_accept(self.nr_conns, self.sockets):
+            return self.nr_conns
+        return self.max_connections
+
+    @worker_connections.setter
+    def worker_connections(self, value):
+        self.max_connections = value
+
+    def run(self):
+        self.balancer.start()
+        try:
+            super().run()
+        finally:
+            self.balancer.stop()
+
+    def set_accept_enabled(self, enabled):
+        if not enabled and not self.alive:
+            self.balancer.stop()  # stopping: siblings no longer leave connections to this worker
+        super().set_accept_enabled(enabled)
+
+    def wait_for_and_dispatch_events(self, timeout):
+        """While declining connections for a sibling, wake often enough to see one wait too long."""
+        if self.alive and not self._accepting and self.balancer.slot is not None:
+            timeout = min(timeout, balance.CHECK_EVERY)
+        super().wait_for_and_dispatch_events(timeout)
 
     def enqueue_req(self, conn):
         """Before a thread serves the connection, give its socket the idle timeout (once)."""

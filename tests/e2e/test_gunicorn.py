@@ -1,7 +1,10 @@
 """End-to-end: a real multi-worker Gunicorn, real HTTP over loopback, real model files."""
 
+import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import psutil
 import pytest
 import requests
 
@@ -90,3 +93,34 @@ def test_no_process_imports_torch_when_no_model_runs_on_it(model_dir):
         assert r.status_code == 200 and r.headers["X-Model-Runtime"] == "onnxruntime"
         pids = [srv.proc.pid, *srv.worker_pids()]
         assert len(pids) == 3 and not any(_maps(pid, "libtorch") for pid in pids)
+
+
+def _connections_per_worker(server):
+    """Established client connections each worker holds, by pid."""
+    return {pid: sum(1 for c in psutil.Process(pid).net_connections(kind="tcp")
+                     if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == server.port)
+            for pid in server.worker_pids()}
+
+
+def test_connections_opened_at_once_are_spread_over_the_workers(server):
+    """32 keep-alive connections opened together (what wrk -c32 or a proxy's pool does) end up
+    split between the 2 workers; before, one worker often took nearly all (31/1, 28/4 splits) and
+    served every request while the other idled. A worker more than its threads (2 here) ahead of
+    its sibling leaves new connections to it."""
+    request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    for _ in range(3):
+        socks = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(32)]
+        try:
+            for s in socks:
+                s.sendall(request)
+            for s in socks:
+                assert s.recv(65536).startswith(b"HTTP/1.1 200")
+            held = _connections_per_worker(server)
+            assert sum(held.values()) == 32, held
+            assert min(held.values()) >= 12, held  # 16 ± the 2-thread slack, and some room for a busy machine
+        finally:
+            for s in socks:
+                s.close()
+        deadline = time.monotonic() + 10
+        while sum(_connections_per_worker(server).values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
