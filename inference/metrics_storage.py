@@ -94,6 +94,12 @@ class Storage:
         f = self.files.get(prefix)
         if f is None:
             f = self.files[prefix] = PreallocatedMmapedDict(self._path(prefix))
+            # The samples made before the file existed go in now, written or not: a histogram's
+            # buckets no observation reached are samples too (0), and without its +Inf bucket
+            # PromQL's histogram_quantile is NaN.
+            for value in self.values:
+                if value._prefix == prefix:
+                    f.write_value(value._key, value._value, value._timestamp)
         return f
 
     def usable(self):

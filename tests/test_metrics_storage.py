@@ -57,6 +57,17 @@ def test_files_are_read_by_prometheus_clients_collector(store):
     assert max(sizes) > metrics_storage.INITIAL_SIZE
 
 
+def test_a_histogram_made_before_its_file_exports_every_bucket(store):
+    """The buckets no observation reached are samples too (0), +Inf included: without it PromQL's
+    histogram_quantile is NaN. The histogram here is made before any histogram file exists, the
+    way a worker makes its model histograms; only the bucket observed used to reach the file."""
+    _, _, _, histogram, _, folder = store
+    histogram.observe(0.05)
+    text = scrape(folder)
+    for le, count in (("0.1", 1.0), ("1.0", 1.0), ("+Inf", 1.0)):
+        assert f't_latency_bucket{{le="{le}"}} {count}' in text, text
+
+
 def test_a_full_disk_degrades_metrics_logs_once_and_recovers(store, monkeypatch, caplog):
     storage, clock, counter, _, _, folder = store
     counter.labels("/a").inc()
