@@ -124,3 +124,40 @@ def test_connections_opened_at_once_are_spread_over_the_workers(server):
         deadline = time.monotonic() + 10
         while sum(_connections_per_worker(server).values()) and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+def _answers(sock, count):
+    """Read ``count`` whole HTTP answers (Content-Length bodies) from ``sock``; return their status lines."""
+    data, statuses = b"", []
+    while len(statuses) < count:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if sep:
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:")))
+            if len(rest) >= length:
+                statuses.append(head.split(b"\r\n")[0])
+                data = rest[length:]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed after {len(statuses)} answers"
+        data += chunk
+    return statuses
+
+
+def test_one_connection_answered_back_to_back_pipelined_and_after_pauses(server):
+    """A thread with nothing else to do serves a connection's next request itself when it comes
+    within a few milliseconds, and hands the connection back to the poller when it does not:
+    every way a keep-alive client can send must be answered, in order."""
+    body = b'{"features": [5.1, 3.5, 1.4, 0.2]}'
+    request = (b"POST /models/iris-rf/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for _ in range(20):  # back to back: the next request comes while the thread still waits for it
+            sock.sendall(request)
+            assert _answers(sock, 1) == [b"HTTP/1.1 200 OK"]
+        sock.sendall(request * 3)  # pipelined: the next requests are already read
+        assert _answers(sock, 3) == [b"HTTP/1.1 200 OK"] * 3
+        for pause in (0.01, 0.2):  # longer than the thread waits: the poller takes the connection back
+            time.sleep(pause)
+            sock.sendall(request)
+            assert _answers(sock, 1) == [b"HTTP/1.1 200 OK"]
