@@ -113,8 +113,10 @@ class Balancer:
 
 def waiting(listeners) -> bool:
     """True when a connection waits to be accepted on one of ``listeners``."""
+    poller = select.poll()
     try:
-        readable, _, _ = select.select(listeners, [], [], 0)
+        for listener in listeners:
+            poller.register(listener, select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True  # cannot tell: do not hold anything back
-    return bool(readable)

@@ -172,11 +172,12 @@ def next_request_within(conn, seconds):
     """True when the connection's next request has (started to) come in within ``seconds``."""
     if conn.parser.unreader.buf.getvalue():
         return True
+    poller = select.poll()  # not select.select: a busy worker's descriptors may pass 1024
     try:
-        readable, _, _ = select.select([conn.sock], [], [], seconds)
+        poller.register(conn.sock, select.POLLIN)
+        return bool(poller.poll(seconds * 1000))
     except (OSError, ValueError):
         return False
-    return bool(readable)
 
 
 # Created when the master imports this worker class, before it forks: every worker shares it.
