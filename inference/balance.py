@@ -95,6 +95,9 @@ class Balancer:
         if slot is None:
             return True
         self.shares.conns[slot] = held
+        if held <= self.slack:  # within the slack of any sibling (none holds fewer than 0): no need to look
+            self.waiting_since = None
+            return True
         fewest = self.shares.fewest_elsewhere(slot)
         if fewest is None or held <= fewest + self.slack:
             self.waiting_since = None
