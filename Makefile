@@ -6,7 +6,7 @@ MODEL_DIR ?= artifacts
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install artifacts serve test test-fast lint lock clean help loadtest memory bench bench-deps bench-formats \
-	profile deploy-deps wheelhouse image-base image image-test
+	profile profile-server deploy-deps wheelhouse image-base image image-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -65,6 +65,9 @@ bench-formats: artifacts $(BENCH_STAMP)  ## PyTorch eager vs TorchScript vs ONNX
 
 profile: artifacts $(BENCH_STAMP)  ## where one worker's CPU goes for a one-row prediction (pyinstrument)
 	$(BIN)/python -m bench.profile --model-dir $(MODEL_DIR)
+
+profile-server: artifacts $(BENCH_STAMP)  ## CPU per one-row request in the running server: in the app vs around it, vs the ceiling
+	$(BIN)/python -m bench.split --model-dir $(MODEL_DIR)
 
 # --- Deployment: container image (daemonless podman/buildah, vfs storage) -----------------------
 IMAGE ?= localhost/flask-inference-server:latest

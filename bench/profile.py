@@ -21,6 +21,8 @@ import time
 
 from pyinstrument import Profiler
 
+from inference import accesslog
+
 ROWS = {"iris-mlp": [5.1, 3.5, 1.4, 0.2], "iris-rf": [5.1, 3.5, 1.4, 0.2], "diabetes-risk": [48, 26.5, 94, 99],
         "linear": [1.0, 2.0, 3.0]}
 
@@ -55,6 +57,7 @@ def stderr_to_file():
         try:
             yield log.name
         finally:
+            accesslog.flush_all()  # its buffered lines belong in the file, not on the terminal later
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
