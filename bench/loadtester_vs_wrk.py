@@ -2,7 +2,7 @@
 
     python -m bench.loadtester_vs_wrk [--rounds 2] [--duration 10] [--json FILE] [--url URL]
 
-Starts the server (4 workers, 2 threads, as ``make serve``) unless ``--url`` names one, then for
+Starts the server (its shipped worker and thread defaults, as ``make serve``) unless ``--url`` names one, then for
 each round measures POST /models/iris-mlp/predict with one iris row at 32 connections and at 1,
 wrk and the tester back to back (the first tool alternates between rounds), and prints the
 ratios the tester is held to: its throughput at 32 connections against wrk's (target >= 0.6)
@@ -109,7 +109,7 @@ def main(argv=None):
     if args.url:
         rounds = measure_rounds(args.url.rstrip("/") + PATH, args.rounds, args.duration, args.warmup, args.processes)
     else:
-        with GunicornServer(Path(args.model_dir).resolve(), workers=4, threads=2) as server:
+        with GunicornServer(Path(args.model_dir).resolve(), workers=None, threads=None) as server:
             rounds = measure_rounds(server.url + PATH, args.rounds, args.duration, args.warmup, args.processes)
     summary = ratios(rounds)
     print(f"tester/wrk req/s at c={MANY}: " + ", ".join(f"{r:.2f}" for r in summary["rps_ratio_c32"])
