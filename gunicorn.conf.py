@@ -35,6 +35,10 @@ worker_class = _server["GUNICORN_WORKER_CLASS"]
 # plus idle keep-alive ones); past it the worker stops accepting and new connections wait in
 # the listen backlog, or go to another worker.
 worker_connections = _server["GUNICORN_WORKER_CONNECTIONS"]
+# sendfile off: files (the API docs' assets) go out through the worker's socket like every other
+# answer, under the client idle timeout; sendfile() writes to the descriptor past it, and a client
+# that reads nothing would hold a thread for good.
+sendfile = False
 
 # --- Request limits -------------------------------------------------------------------------
 # What a client may send before the app sees anything; Gunicorn refuses the rest itself.
@@ -205,8 +209,10 @@ def child_exit(server, worker):
 
     from inference import worker as json_worker
 
-    multiprocess.mark_process_dead(worker.pid)
-    json_worker.SHARES.release(worker.pid)
+    try:
+        json_worker.SHARES.release(worker.pid)  # first: the siblings must not wait on a dead worker
+    finally:
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def worker_exit(server, worker):

@@ -104,6 +104,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
 )}
 POSITIVE = ("MAX_CONTENT_LENGTH", "MAX_BATCH_ROWS", "MAX_IMAGE_PIXELS", "WEB_CONCURRENCY", "GUNICORN_THREADS",
             "TORCH_THREADS", "PORT", "GUNICORN_WORKER_CONNECTIONS", "GUNICORN_BACKLOG")
+POSITIVE_SECONDS = ("GUNICORN_CLIENT_IDLE_TIMEOUT",)
+NON_NEGATIVE_SECONDS = ("ACCESS_LOG_FLUSH_SECONDS",)
 
 
 class ConfigError(ValueError):
@@ -192,6 +194,14 @@ def check(config: Mapping[str, Any]) -> None:
         value = config.get(name)
         if value is not None and int(value) < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    for name in POSITIVE_SECONDS:
+        value = config.get(name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{name} must be a number of seconds above 0, got {value!r}")
+    for name in NON_NEGATIVE_SECONDS:
+        value = config.get(name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{name} must be a number of seconds, 0 or more, got {value!r}")
 
 
 def load(overrides: Mapping[str, Any] | None = None, scope: str = APP,

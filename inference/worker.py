@@ -66,20 +66,22 @@ class IdleTimeoutSocket(socket.socket):
     The timeout is the kernel's (SO_RCVTIMEO, SO_SNDTIMEO) on a socket left blocking: Python's own
     socket timeout polls before every read and write, two system calls where one does.
 
-    Between ``gather()`` and ``flush()`` (one answer), writes are held, up to GATHER_LIMIT bytes,
-    and go out together: Gunicorn writes the status line and headers, then the body, which made
-    two system calls and two TCP segments (two wake-ups of the client) for every small answer.
-    A read sends what is held first, so nothing waits behind it.
+    Between ``gather()`` and ``flush()`` (one answer), the first write (Gunicorn's status line and
+    headers) is held and goes out with the second (the body, or its first chunk): Gunicorn wrote
+    them apart, which made two system calls and two TCP segments (two wake-ups of the client) for
+    every small answer. Holding then stops, so a streamed answer's later chunks leave as they come.
+    Any other way out (a read, ``send``, ``sendfile``, a write with flags, a write past
+    GATHER_LIMIT bytes) sends what is held first, so nothing is reordered or kept waiting.
     """
 
     idle_timeout = IDLE_TIMEOUT
+    held = None  # None: not gathering; b"": gathering, nothing held yet; else the held write
 
     @classmethod
     def adopt(cls, sock, idle_timeout):
         """The same connection, as an IdleTimeoutSocket (``sock`` is detached and unusable after)."""
         new = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
         new.idle_timeout = idle_timeout
-        new.held = None
         seconds = int(idle_timeout)
         timeval = struct.pack("ll", seconds, int((idle_timeout - seconds) * 1_000_000))
         new.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
@@ -97,14 +99,14 @@ class IdleTimeoutSocket(socket.socket):
             raise
 
     def gather(self):
-        """Hold the writes that follow until ``flush`` (or a read, or GATHER_LIMIT bytes)."""
-        self.held = []
+        """Hold the next write until the one after it (or ``flush``, or a read)."""
+        self.held = b""
 
     def flush(self):
         """Send what is held, and stop holding."""
         held, self.held = self.held, None
         if held:
-            self._send_all(b"".join(held))
+            self._send_all(held)
 
     def sendall(self, data, *args):
         """Send it all, timing out only when the client takes nothing for ``idle_timeout`` seconds.
@@ -112,24 +114,42 @@ class IdleTimeoutSocket(socket.socket):
         (Python's own sendall applies the timeout to the whole answer, which would cut a large
         answer to a slow but steady reader.)"""
         held = self.held
-        if held is not None and not args:
-            held.append(bytes(data))
-            if sum(map(len, held)) < GATHER_LIMIT:
-                return
-            self.held = []
-            data = b"".join(held)
-        self._send_all(data, *args)
+        if held is None:
+            return self._send_all(data, *args)
+        if not held and not args and len(data) < GATHER_LIMIT:
+            self.held = bytes(data)  # the headers: they wait for the body
+            return None
+        self.held = None
+        if held and (args or len(held) + len(data) > GATHER_LIMIT):
+            self._send_all(held)
+            held = b""
+        return self._send_all(held + bytes(data) if held else data, *args)
+
+    def send(self, data, *args):
+        """One ``send``, after what is held."""
+        if self.held:
+            self.flush()
+        return super().send(data, *args)
+
+    def sendfile(self, file, offset=0, count=None):
+        """Python's sendfile (which writes to the descriptor itself), after what is held."""
+        self.flush()
+        return super().sendfile(file, offset, count)
 
     def _send_all(self, data, *args):
         view = memoryview(data).cast("B")
         while view:
             try:
-                sent = self.send(view, *args)
+                sent = socket.socket.send(self, view, *args)
             except BlockingIOError:
                 if self.getblocking():
-                    raise TimeoutError(f"the client took nothing for {self.idle_timeout} s") from None
+                    raise ClientStalled(f"the client took nothing for {self.idle_timeout:g} s") from None
                 raise
             view = view[sent:]
+
+
+class ClientStalled(TimeoutError):
+    """A client took none of its answer for the idle timeout: the connection is given up."""
 
 
 # gunicorn-h1c (Gunicorn's C parser) reports an unknown transfer coding as a bad header named so;
@@ -223,14 +243,17 @@ class JsonThreadWorker(ThreadWorker):
 
     def wait_for_and_dispatch_events(self, timeout):
         """While declining connections for a sibling, wake often enough to see one wait too long."""
-        if self.alive and not self._accepting and self.balancer.slot is not None:
+        if self.alive and not self._accepting and self.balancer.slot is not None \
+                and self.nr_conns < self.max_connections:  # declining for a sibling, not full
             timeout = min(timeout, balance.CHECK_EVERY)
         super().wait_for_and_dispatch_events(timeout)
 
     def enqueue_req(self, conn):
         """Before a thread serves the connection, give its socket the idle timeout (once)."""
-        if not isinstance(conn.sock, IdleTimeoutSocket) and isinstance(conn.sock, socket.socket) \
-                and not isinstance(conn.sock, ssl.SSLSocket):
+        # Not under TLS terminated here: Gunicorn wraps the socket later (TConn.init), and a TLS
+        # socket's reads retry through the kernel's timeout (docs/hardening.md: terminate TLS in the proxy).
+        sock = conn.sock
+        if not self.cfg.is_ssl and isinstance(sock, socket.socket) and not isinstance(sock, IdleTimeoutSocket):
             conn.sock = IdleTimeoutSocket.adopt(conn.sock, self.client_idle_timeout)
         with self.queued_lock:
             self.queued += 1
@@ -255,6 +278,10 @@ class JsonThreadWorker(ThreadWorker):
         sock.gather()
         try:
             return super().handle_request(req, conn)
+        except ClientStalled as exc:
+            sock.held = None  # nothing more for a client that takes nothing
+            self.log.info("Dropped a client that read none of its answer: %s (%s %s)", exc, req.method, req.path)
+            return False
         finally:
             sock.flush()
 

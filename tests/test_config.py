@@ -58,3 +58,22 @@ def test_server_settings_are_parsed_with_the_same_rules():
         load(scope=SERVER, environ={"GUNICORN_PRELOAD_LIBRARIES": "maybe"})
     with pytest.raises(ConfigError, match="WEB_CONCURRENCY"):
         load(scope=SERVER, environ={"WEB_CONCURRENCY": "0"})
+
+
+@pytest.mark.parametrize("value", ["-0.5", "nan", "0", "inf"])
+def test_a_client_idle_timeout_must_be_a_positive_number_of_seconds(value):
+    # -0.5 made every worker's first accept() fail in setsockopt, and the master respawn it forever
+    from inference.config import SERVER, load
+
+    with pytest.raises(ConfigError, match="GUNICORN_CLIENT_IDLE_TIMEOUT"):
+        load(scope=SERVER, environ={"GUNICORN_CLIENT_IDLE_TIMEOUT": value})
+    assert load(scope=SERVER, environ={"GUNICORN_CLIENT_IDLE_TIMEOUT": "0.5"})["GUNICORN_CLIENT_IDLE_TIMEOUT"] == 0.5
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_the_access_log_flush_interval_is_0_or_more_seconds(value):
+    from inference.config import load
+
+    with pytest.raises(ConfigError, match="ACCESS_LOG_FLUSH_SECONDS"):
+        load(environ={"ACCESS_LOG_FLUSH_SECONDS": value})
+    assert load(environ={"ACCESS_LOG_FLUSH_SECONDS": "0"})["ACCESS_LOG_FLUSH_SECONDS"] == 0.0

@@ -3,12 +3,23 @@ client sockets (idle timeout, one write per answer)."""
 
 import socket
 import time
+from types import SimpleNamespace
+from unittest.mock import Mock
 
 import orjson
 import pytest
 from gunicorn.http import errors as http
+from gunicorn.workers.gthread import ThreadWorker
 
-from inference.worker import GATHER_LIMIT, IdleTimeoutSocket, error_bytes, error_message, status_for
+from inference.worker import (
+    GATHER_LIMIT,
+    ClientStalled,
+    IdleTimeoutSocket,
+    JsonThreadWorker,
+    error_bytes,
+    error_message,
+    status_for,
+)
 
 
 @pytest.mark.parametrize("exc, status", [
@@ -61,25 +72,65 @@ def pending(sock):
         return b""
 
 
-def test_an_answers_headers_and_body_go_out_in_one_write(pair):
+@pytest.fixture
+def writes(monkeypatch):
+    """Every ``send`` system call made through Python's sockets meanwhile, as the bytes it sent."""
+    sent = []
+    send = socket.socket.send
+
+    def counting(self, data, *args):
+        sent.append(bytes(data))
+        return send(self, data, *args)
+
+    monkeypatch.setattr(socket.socket, "send", counting)
+    return sent
+
+
+def test_an_answers_headers_and_body_go_out_in_one_write(pair, writes):
     server, client = pair
     server.gather()
     server.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+    assert pending(client) == b""  # the headers wait for the body
     server.sendall(b"{}")
-    assert pending(client) == b""  # held, not sent in two pieces
-    server.flush()
+    assert writes == [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"]
     assert pending(client) == b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    server.flush()
     server.sendall(b"after")  # no longer gathering: sent at once
     assert pending(client) == b"after"
 
 
-def test_a_read_sends_what_is_held_first(pair):
+def test_a_streamed_answers_chunks_after_the_first_leave_as_they_come(pair, writes):
     server, client = pair
     server.gather()
-    server.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-    client.sendall(b"body")
-    assert server.recv(10) == b"body"
-    assert pending(client) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    server.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    server.sendall(b"4\r\ntick\r\n")
+    server.sendall(b"4\r\ntock\r\n")  # not held until the stream ends
+    assert pending(client).endswith(b"tick\r\n4\r\ntock\r\n")
+    assert len(writes) == 2
+
+
+def test_a_file_sent_with_sendfile_follows_the_held_headers(pair, tmp_path):
+    server, client = pair
+    client.setblocking(True)
+    body = tmp_path / "asset.css"
+    body.write_bytes(b"body { margin: 0 }")
+    server.gather()
+    server.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\n")
+    with open(body, "rb") as fh:
+        server.sendfile(fh)
+    expected = b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\nbody { margin: 0 }"
+    got = b""
+    while len(got) < len(expected):
+        got += client.recv(1024)
+    assert got == expected
+
+
+def test_a_plain_send_follows_what_is_held(pair):
+    server, client = pair
+    server.gather()
+    server.sendall(b"first ")
+    server.send(b"second")
+    assert pending(client) == b"first second"
 
 
 def test_a_large_answer_is_not_held_whole(pair):
@@ -107,3 +158,21 @@ def test_a_non_blocking_read_with_nothing_to_read_still_says_so(pair):
     server.setblocking(False)
     with pytest.raises(BlockingIOError):
         server.recv(10)
+
+
+def test_a_client_that_takes_none_of_its_answer_is_dropped_with_one_info_line(pair, monkeypatch):
+    server, _ = pair
+    worker = JsonThreadWorker.__new__(JsonThreadWorker)  # only handle_request's own part is under test
+    worker.log = Mock()
+
+    def stalls(self, req, conn):
+        conn.sock.sendall(b"HTTP/1.1 200 OK\r\n\r\n")  # held
+        raise ClientStalled("the client took nothing for 0.3 s")
+
+    monkeypatch.setattr(ThreadWorker, "handle_request", stalls)
+    conn = SimpleNamespace(sock=server)
+    assert worker.handle_request(SimpleNamespace(method="POST", path="/predict"), conn) is False  # closed
+    worker.log.info.assert_called_once()
+    assert "0.3 s" in worker.log.info.call_args.args[1].args[0]
+    worker.log.exception.assert_not_called()  # Gunicorn logged a traceback for this ordinary case
+    assert server.held is None

@@ -3,6 +3,7 @@
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psutil
 import pytest
@@ -161,3 +162,17 @@ def test_one_connection_answered_back_to_back_pipelined_and_after_pauses(server)
             time.sleep(pause)
             sock.sendall(request)
             assert _answers(sock, 1) == [b"HTTP/1.1 200 OK"]
+
+
+def test_the_api_docs_files_come_whole_and_in_order_on_one_connection(model_dir, tmp_path):
+    # With the answer's headers held for its body, a file sent with sendfile() went out before
+    # them: /docs/swagger-ui.css began with CSS, and every later answer on the connection was misread.
+    from swagger_ui_bundle import swagger_ui_path
+
+    with GunicornServer(model_dir, workers=1, log_path=tmp_path / "server.log") as srv:
+        with requests.Session() as session:
+            for name in ("favicon-16x16.png", "swagger-ui.css", "favicon-16x16.png"):
+                r = session.get(f"{srv.url}/docs/{name}", timeout=10)
+                assert r.status_code == 200
+                assert r.content == (Path(swagger_ui_path) / name).read_bytes()
+            assert session.post(srv.url + "/predict", json=IRIS, timeout=10).json()["prediction"] == "setosa"
