@@ -12,11 +12,13 @@ workers (created when the master imports the worker class, before it forks), and
 more than the least busy live sibling plus ``slack`` stops accepting until the sibling catches up.
 So that a connection never waits on a sibling that cannot take it (stopped, stuck, or a slot left
 behind by a killed worker that the master has not cleared yet), a declining worker checks the
-listening socket often and accepts anyway once a connection has waited ``patience`` seconds.
+listening socket often and accepts anyway once a connection has waited ``patience`` seconds, and
+frees the slot of a sibling whose process is gone.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import select
@@ -24,6 +26,7 @@ import time
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 SLOTS = 256  # live workers at once, old and new ones included during a reload
 PATIENCE = 0.02  # seconds a connection may wait for a less busy sibling before this worker takes it
 CHECK_EVERY = 0.005  # seconds between checks of the listening socket while declining
@@ -60,6 +63,16 @@ class Shares:
             self.pids[slot] = 0
             self.conns[slot] = 0
 
+    def forget_dead(self, alive) -> bool:
+        """Free the slots of workers that no longer exist (``alive(pid)`` False); True if there were any.
+
+        The master frees a dead worker's slot in ``child_exit``; a configuration without that hook
+        would leave it, and the live workers would keep deferring to a count that never moves."""
+        dead = [int(pid) for pid in self.pids[self.pids != 0] if not alive(int(pid))]
+        for pid in dead:
+            self.release(pid)
+        return bool(dead)
+
     def fewest_elsewhere(self, slot: int) -> int | None:
         """The connections of the least busy live worker other than ``slot``'s (None: it is alone)."""
         others = self.pids != 0
@@ -72,8 +85,9 @@ class Shares:
 class Balancer:
     """One worker's side: publish its count, and say whether it should accept now."""
 
-    def __init__(self, shares: Shares, slack: int, patience: float = PATIENCE, clock=time.monotonic):
+    def __init__(self, shares: Shares, slack: int, patience: float = PATIENCE, clock=time.monotonic, alive=None):
         self.shares = shares
+        self.alive = alive or pid_alive
         self.slack = slack
         self.patience = patience
         self.clock = clock
@@ -82,6 +96,9 @@ class Balancer:
 
     def start(self) -> None:
         self.slot = self.shares.claim(os.getpid())
+        if self.slot is None:
+            log.warning("worker %s takes connections without balancing them against its siblings (no free slot "
+                        "of %d, or the slots' lock was held by a worker that died)", os.getpid(), len(self.shares.pids))
 
     def stop(self) -> None:
         if self.slot is not None:
@@ -105,6 +122,8 @@ class Balancer:
         if not waiting(listeners):
             self.waiting_since = None
             return False
+        if self.shares.forget_dead(self.alive):  # a connection waits: not for a sibling that is gone
+            return self.should_accept(held, listeners)
         now = self.clock()
         if self.waiting_since is None:
             self.waiting_since = now
@@ -123,3 +142,14 @@ def waiting(listeners) -> bool:
         return bool(poller.poll(0))
     except (OSError, ValueError):
         return True  # cannot tell: do not hold anything back
+
+
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` exists (a worker killed but not yet reaped still does)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, under another user
+        return True
+    return True

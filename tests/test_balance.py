@@ -50,7 +50,7 @@ def test_no_free_slot_means_no_balancing():
 def test_a_worker_ahead_of_its_sibling_leaves_a_waiting_connection_to_it_for_a_while(listener):
     shares, clock = Shares(slots=4), Clock()
     sibling = shares.claim(os.getpid() + 1)
-    balancer = Balancer(shares, slack=4, patience=0.02, clock=clock)
+    balancer = Balancer(shares, slack=4, patience=0.02, clock=clock, alive=lambda pid: True)
     balancer.start()
     shares.conns[sibling] = 10
     assert balancer.should_accept(14, [listener])  # within the slack
@@ -71,7 +71,7 @@ def test_a_worker_ahead_of_its_sibling_leaves_a_waiting_connection_to_it_for_a_w
 def test_with_nothing_waiting_the_patience_starts_over(listener):
     shares, clock = Shares(slots=4), Clock()
     shares.claim(os.getpid() + 1)
-    balancer = Balancer(shares, slack=0, patience=0.02, clock=clock)
+    balancer = Balancer(shares, slack=0, patience=0.02, clock=clock, alive=lambda pid: True)
     balancer.start()
     client = connect(listener)
     try:
@@ -91,3 +91,20 @@ def test_with_nothing_waiting_the_patience_starts_over(listener):
         assert balancer.should_accept(3, [listener])
     finally:
         client.close()
+
+
+def test_a_sibling_that_died_uncleared_is_forgotten_when_a_connection_waits(listener):
+    # Without gunicorn.conf.py's child_exit (an operator's own config), a killed worker's slot
+    # stayed, and its siblings accepted one connection per patience at most.
+    shares, clock = Shares(slots=4), Clock()
+    dead = shares.claim(999_999_999)  # no such process
+    balancer = Balancer(shares, slack=0, patience=0.02, clock=clock)
+    balancer.start()
+    assert not balancer.should_accept(3, [listener])  # nothing waits: nobody is looked at
+    assert shares.pids[dead] == 999_999_999
+    client = connect(listener)
+    try:
+        assert balancer.should_accept(3, [listener])  # at once, not after the patience
+    finally:
+        client.close()
+    assert shares.pids[dead] == 0 and shares.fewest_elsewhere(balancer.slot) is None
