@@ -277,13 +277,14 @@ class JsonThreadWorker(ThreadWorker):
             return super().handle_request(req, conn)
         sock.gather()
         try:
-            return super().handle_request(req, conn)
+            keepalive = super().handle_request(req, conn)
+            sock.flush()  # an answer without a body (HEAD, 204, 304) is still held here
+            return keepalive
         except ClientStalled as exc:
-            sock.held = None  # nothing more for a client that takes nothing
             self.log.info("Dropped a client that read none of its answer: %s (%s %s)", exc, req.method, req.path)
             return False
         finally:
-            sock.flush()
+            sock.held = None  # nothing held past its request (a client that takes nothing, an error)
 
     def handle_error(self, req, client, addr, exc):
         """Log like Gunicorn, then answer with the JSON error body instead of HTML."""

@@ -109,9 +109,23 @@ def test_a_streamed_answers_chunks_after_the_first_leave_as_they_come(pair, writ
     assert len(writes) == 2
 
 
+def received(client, size, timeout=2.0):
+    """What ``client`` receives within ``timeout`` seconds, up to ``size`` bytes."""
+    client.settimeout(timeout)
+    got = b""
+    try:
+        while len(got) < size:
+            chunk = client.recv(size - len(got))
+            if not chunk:
+                break
+            got += chunk
+    except TimeoutError:
+        pass
+    return got
+
+
 def test_a_file_sent_with_sendfile_follows_the_held_headers(pair, tmp_path):
     server, client = pair
-    client.setblocking(True)
     body = tmp_path / "asset.css"
     body.write_bytes(b"body { margin: 0 }")
     server.gather()
@@ -119,10 +133,16 @@ def test_a_file_sent_with_sendfile_follows_the_held_headers(pair, tmp_path):
     with open(body, "rb") as fh:
         server.sendfile(fh)
     expected = b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\nbody { margin: 0 }"
-    got = b""
-    while len(got) < len(expected):
-        got += client.recv(1024)
-    assert got == expected
+    assert received(client, len(expected)) == expected
+
+
+def test_a_read_sends_what_is_held_first(pair):
+    server, client = pair
+    server.gather()
+    server.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    client.sendall(b"body")
+    assert server.recv(10) == b"body"
+    assert pending(client) == b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def test_a_plain_send_follows_what_is_held(pair):
@@ -161,7 +181,7 @@ def test_a_non_blocking_read_with_nothing_to_read_still_says_so(pair):
 
 
 def test_a_client_that_takes_none_of_its_answer_is_dropped_with_one_info_line(pair, monkeypatch):
-    server, _ = pair
+    server, client = pair
     worker = JsonThreadWorker.__new__(JsonThreadWorker)  # only handle_request's own part is under test
     worker.log = Mock()
 
@@ -175,4 +195,21 @@ def test_a_client_that_takes_none_of_its_answer_is_dropped_with_one_info_line(pa
     worker.log.info.assert_called_once()
     assert "0.3 s" in worker.log.info.call_args.args[1].args[0]
     worker.log.exception.assert_not_called()  # Gunicorn logged a traceback for this ordinary case
+    assert server.held is None and pending(client) == b""  # nothing more tried on that client
+
+
+def test_a_client_that_takes_none_of_a_bodiless_answer_is_dropped_the_same_way(pair, monkeypatch):
+    # HEAD, 204, 304: the held headers leave only when the request ends, and that write can stall too
+    server, client = pair
+    worker = JsonThreadWorker.__new__(JsonThreadWorker)
+    worker.log = Mock()
+
+    def headers_only(self, req, conn):
+        conn.sock.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")  # held until the request ends
+        return True
+
+    monkeypatch.setattr(ThreadWorker, "handle_request", headers_only)
+    monkeypatch.setattr(IdleTimeoutSocket, "_send_all", Mock(side_effect=ClientStalled("took nothing")))
+    assert worker.handle_request(SimpleNamespace(method="HEAD", path="/health"), SimpleNamespace(sock=server)) is False
+    worker.log.info.assert_called_once()
     assert server.held is None
