@@ -70,8 +70,8 @@ class IdleTimeoutSocket(socket.socket):
     headers) is held and goes out with the second (the body, or its first chunk): Gunicorn wrote
     them apart, which made two system calls and two TCP segments (two wake-ups of the client) for
     every small answer. Holding then stops, so a streamed answer's later chunks leave as they come.
-    Any other way out (a read, ``send``, ``sendfile``, a write with flags, a write past
-    GATHER_LIMIT bytes) sends what is held first, so nothing is reordered or kept waiting.
+    Any other way out (a read, ``send``, ``sendfile``, ``shutdown``, a write with flags, a write past
+    GATHER_LIMIT bytes) sends what is held first, so nothing is reordered, kept waiting or lost.
     """
 
     idle_timeout = IDLE_TIMEOUT
@@ -135,6 +135,16 @@ class IdleTimeoutSocket(socket.socket):
         """Python's sendfile (which writes to the descriptor itself), after what is held."""
         self.flush()
         return super().sendfile(file, offset, count)
+
+    def shutdown(self, how):
+        """Shut down after sending what is held (Gunicorn's graceful close, after an app error, shuts
+        the write side before anything else: the held headers would never leave)."""
+        if self.held:
+            try:
+                self.flush()
+            except OSError:  # the client is gone or takes nothing: the connection closes anyway
+                pass
+        return super().shutdown(how)
 
     def _send_all(self, data, *args):
         view = memoryview(data).cast("B")

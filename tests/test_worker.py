@@ -136,6 +136,16 @@ def test_a_file_sent_with_sendfile_follows_the_held_headers(pair, tmp_path):
     assert received(client, len(expected)) == expected
 
 
+def test_a_shutdown_sends_what_is_held_first(pair):
+    # Gunicorn's graceful close after an app error shuts the write side first: a HEAD answer's
+    # held headers (its whole answer) never left
+    server, client = pair
+    server.gather()
+    server.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+    server.shutdown(socket.SHUT_WR)
+    assert received(client, 100) == b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"  # then the end
+
+
 def test_a_read_sends_what_is_held_first(pair):
     server, client = pair
     server.gather()
