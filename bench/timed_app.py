@@ -70,10 +70,7 @@ def load(spec):
     return getattr(importlib.import_module(module), attribute)
 
 
-def __getattr__(name):
-    # Built on first access (in the worker, after Gunicorn has imported this module by name).
-    if name != "app":
-        raise AttributeError(name)
-    global app
-    app = TimedApp(load(os.environ["BENCH_TIMED_APP"]), os.environ["BENCH_CPU_DIR"])
-    return app
+# What Gunicorn serves (``bench.timed_app:app``): the app BENCH_TIMED_APP names, wrapped; None when
+# the module is imported without it (tests, bench.split itself).
+app = TimedApp(load(os.environ["BENCH_TIMED_APP"]), os.environ["BENCH_CPU_DIR"]) if "BENCH_TIMED_APP" in os.environ \
+    else None

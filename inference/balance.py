@@ -133,13 +133,20 @@ class Balancer:
         return False
 
 
+def readable(socks, seconds: float = 0.0) -> bool:
+    """True when one of ``socks`` has something to read (a connection to accept, bytes to receive)
+    within ``seconds``. poll(), not select(): a busy worker's descriptors may pass 1024. Raises
+    OSError or ValueError for a socket it cannot watch."""
+    poller = select.poll()
+    for sock in socks:
+        poller.register(sock, select.POLLIN)
+    return bool(poller.poll(seconds * 1000))
+
+
 def waiting(listeners) -> bool:
     """True when a connection waits to be accepted on one of ``listeners``."""
-    poller = select.poll()
     try:
-        for listener in listeners:
-            poller.register(listener, select.POLLIN)
-        return bool(poller.poll(0))
+        return readable(listeners)
     except (OSError, ValueError):
         return True  # cannot tell: do not hold anything back
 

@@ -104,10 +104,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
 )}
 POSITIVE = ("MAX_CONTENT_LENGTH", "MAX_BATCH_ROWS", "MAX_IMAGE_PIXELS", "WEB_CONCURRENCY", "GUNICORN_THREADS",
             "TORCH_THREADS", "PORT", "GUNICORN_WORKER_CONNECTIONS", "GUNICORN_BACKLOG")
-# The client idle timeout becomes the kernel's socket timeouts (a timeval: microseconds, and 0 means
-# none), so it is bounded on both sides.
-SECONDS_BETWEEN = {"GUNICORN_CLIENT_IDLE_TIMEOUT": (0.001, 86_400.0)}
-NON_NEGATIVE_SECONDS = ("ACCESS_LOG_FLUSH_SECONDS",)
+# Durations: finite, within these bounds. The client idle timeout becomes the kernel's socket
+# timeouts (a timeval: microseconds, and 0 means none), so it is bounded on both sides.
+SECONDS_BETWEEN = {"GUNICORN_CLIENT_IDLE_TIMEOUT": (0.001, 86_400.0), "ACCESS_LOG_FLUSH_SECONDS": (0.0, math.inf)}
 
 
 class ConfigError(ValueError):
@@ -198,12 +197,9 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
     for name, (least, most) in SECONDS_BETWEEN.items():
         value = config.get(name)
-        if value is not None and not least <= value <= most:  # (NaN compares False: refused too)
-            raise ConfigError(f"{name} must be a number of seconds from {least:g} to {most:g}, got {value!r}")
-    for name in NON_NEGATIVE_SECONDS:
-        value = config.get(name)
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise ConfigError(f"{name} must be a number of seconds, 0 or more, got {value!r}")
+        if value is not None and not (math.isfinite(value) and least <= value <= most):
+            bounds = f"from {least:g} to {most:g}" if math.isfinite(most) else f"{least:g} or more"
+            raise ConfigError(f"{name} must be a number of seconds {bounds}, got {value!r}")
 
 
 def load(overrides: Mapping[str, Any] | None = None, scope: str = APP,

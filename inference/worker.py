@@ -9,7 +9,6 @@ what was refused) and the line in the access log is written here.
 """
 
 import os
-import select
 import socket
 import ssl
 import struct
@@ -202,10 +201,8 @@ def next_request_within(conn, seconds):
     """True when the connection's next request has (started to) come in within ``seconds``."""
     if conn.parser.unreader.buf.getvalue():
         return True
-    poller = select.poll()  # not select.select: a busy worker's descriptors may pass 1024
     try:
-        poller.register(conn.sock, select.POLLIN)
-        return bool(poller.poll(seconds * 1000))
+        return balance.readable([conn.sock], seconds)
     except (OSError, ValueError):
         return False
 
