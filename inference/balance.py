@@ -92,9 +92,11 @@ class Balancer:
         self.patience = patience
         self.clock = clock
         self.slot: int | None = None
+        self.started = False  # a slot was claimed (or sought and none was free)
         self.waiting_since: float | None = None  # when a connection was first seen waiting while declining
 
     def start(self) -> None:
+        self.started = True
         self.slot = self.shares.claim(os.getpid())
         if self.slot is None:
             log.warning("worker %s takes connections without balancing them against its siblings (no free slot "

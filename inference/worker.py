@@ -227,17 +227,30 @@ class JsonThreadWorker(ThreadWorker):
     @property
     def worker_connections(self):
         """The connections Gunicorn's loop lets this worker hold now: the configured most, or only
-        those it holds while a sibling is less busy."""
-        if self.alive and not self.balancer.should_accept(self.nr_conns, self.sockets):
-            return self.nr_conns
+        those it holds while a sibling is less busy.
+
+        A worker joins the balancing once its models are loaded: counted before, it would look the
+        least busy of all, and its siblings would steer new connections to it while every
+        prediction there waits for the load."""
+        if self.alive:
+            if not self.balancer.started:
+                if self.models_loading():
+                    return self.max_connections
+                self.balancer.start()
+            if not self.balancer.should_accept(self.nr_conns, self.sockets):
+                return self.nr_conns
         return self.max_connections
+
+    def models_loading(self):
+        """True while this worker's app still loads its models in the background."""
+        plane = getattr(getattr(self, "wsgi", None), "extensions", {}).get("dataplane")
+        return plane is not None and plane.registry.loading
 
     @worker_connections.setter
     def worker_connections(self, value):
         self.max_connections = value
 
     def run(self):
-        self.balancer.start()
         try:
             super().run()
         finally:

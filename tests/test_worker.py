@@ -1,6 +1,7 @@
 """The worker's answers for requests Gunicorn refuses itself (status, JSON body, request id), and its
 client sockets (idle timeout, one write per answer)."""
 
+import os
 import socket
 import time
 from types import SimpleNamespace
@@ -11,6 +12,7 @@ import pytest
 from gunicorn.http import errors as http
 from gunicorn.workers.gthread import ThreadWorker
 
+from inference.balance import Balancer, Shares
 from inference.worker import (
     GATHER_LIMIT,
     ClientStalled,
@@ -223,3 +225,19 @@ def test_a_client_that_takes_none_of_a_bodiless_answer_is_dropped_the_same_way(p
     assert worker.handle_request(SimpleNamespace(method="HEAD", path="/health"), SimpleNamespace(sock=server)) is False
     worker.log.info.assert_called_once()
     assert server.held is None
+
+
+def test_a_worker_joins_the_balancing_once_its_models_are_loaded():
+    # counted while loading, it looked the least busy worker, and its siblings sent it new
+    # connections whose predictions waited for the load (and /openapi.json listed no model yet)
+    registry = SimpleNamespace(loading=True)
+    worker = JsonThreadWorker.__new__(JsonThreadWorker)
+    worker.alive, worker.nr_conns, worker.max_connections, worker.sockets = True, 0, 256, []
+    worker.wsgi = SimpleNamespace(extensions={"dataplane": SimpleNamespace(registry=registry)})
+    shares = Shares(slots=4)
+    worker.balancer = Balancer(shares, slack=4, alive=lambda pid: True)
+    assert worker.worker_connections == 256
+    assert worker.balancer.slot is None and not shares.pids.any()  # siblings see no idle worker
+    registry.loading = False
+    assert worker.worker_connections == 256
+    assert shares.pids[worker.balancer.slot] == os.getpid()
