@@ -36,7 +36,9 @@ PAGE = """<!doctype html>
 def openapi_json():
     """The OpenAPI 3 document of this server, built again only when the loaded versions change."""
     config = current_app.config
-    loaded = dict(get_registry().models)  # a copy: a background load may add a model meanwhile
+    registry = get_registry()
+    registry.settle()  # a worker still loading would document only part of the models
+    loaded = dict(registry.models)  # a copy
     models = {name: {number: served.manifest for number, served in versions.items()}
               for name, versions in loaded.items()}
     key = (tuple(sorted((name, tuple(sorted(versions))) for name, versions in models.items())),

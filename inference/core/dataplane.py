@@ -87,7 +87,8 @@ class DataPlane:
         }
 
     def catalogue(self) -> list[dict[str, Any]]:
-        """The metadata of every loaded model's latest version."""
+        """The metadata of every loaded model's latest version (once a background load is done)."""
+        self.registry.settle()
         return [self.describe(model) for model in self.registry.all_latest()]
 
     @property

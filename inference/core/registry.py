@@ -105,6 +105,12 @@ class ModelRegistry:
         """Wait for loading to finish; True when it has."""
         return self._done.wait(timeout)
 
+    def settle(self) -> None:
+        """Wait up to ``load_wait`` seconds for a background load still running: what a lookup, or
+        a list of every model (GET /models, the OpenAPI document), does before it answers."""
+        if not self._done.is_set():
+            self._done.wait(self.load_wait)
+
     def _load_one(self, name: str, version: int, path: Path) -> ServedModel | None:
         key = f"{name}/{version}"
         try:
@@ -152,8 +158,7 @@ class ModelRegistry:
 
     def get(self, name: str, version: int | str | None = LATEST) -> ServedModel:
         """The loaded model ``name`` at ``version`` (an int, its ASCII digits, or "latest")."""
-        if not self._done.is_set():
-            self._done.wait(self.load_wait)
+        self.settle()
         versions = self.models.get(name)
         if not versions:
             if not self.loaded and name in self.configured:

@@ -181,3 +181,22 @@ def test_document_is_built_once_per_set_of_loaded_versions(typed_app):
     first = client.get("/openapi.json").get_json()
     cached = typed_app.extensions["openapi_document"]
     assert client.get("/openapi.json").get_json() == first and typed_app.extensions["openapi_document"] is cached
+
+
+def test_a_worker_still_loading_documents_and_lists_every_model_once_loaded(model_dir, monkeypatch):
+    # a worker that had just started answered /openapi.json and /models with no model in them
+    import time
+
+    from inference.core.registry import ModelRegistry
+
+    load_all = ModelRegistry.load_all
+
+    def slow(self):
+        time.sleep(0.3)
+        return load_all(self)
+
+    monkeypatch.setattr(ModelRegistry, "load_all", slow)
+    app = create_app({"MODEL_DIR": str(model_dir), "MODELS": ["linear"], "LOAD_IN_BACKGROUND": True})
+    client = app.test_client()
+    assert "/models/linear/predict" in client.get("/openapi.json").get_json()["paths"]
+    assert [m["name"] for m in client.get("/models").get_json()["models"]] == ["linear"]
